@@ -1,0 +1,176 @@
+"""Configuration classes, read from the environment (and `.env` via python-dotenv)."""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+load_dotenv(BASE_DIR / ".env")
+
+DEV_SECRET = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    """The environment holds a value the app cannot start with."""
+
+
+def env_bool(name, default=False):
+    """Parse a boolean environment variable, refusing anything ambiguous."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+def env_int(name, default):
+    """Parse an integer environment variable."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from exc
+
+
+def sqlite_url(name):
+    """A SQLite database file in the instance folder."""
+    return f"sqlite:///{INSTANCE_DIR / name}"
+
+
+def normalise_db_url(url):
+    """Use psycopg2 for PostgreSQL URLs, including the `postgres://` some hosts hand out."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme) :]
+    return url
+
+
+class Config:
+    """Defaults shared by every environment; everything needs no server installed."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET)
+    SQLALCHEMY_DATABASE_URI = normalise_db_url(
+        os.environ.get("DATABASE_URL", sqlite_url("parkapp.db"))
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+
+    # Flask-Security-Too
+    SECURITY_PASSWORD_SALT = os.environ.get("SECURITY_PASSWORD_SALT", DEV_SECRET)
+    SECURITY_PASSWORD_HASH = "argon2"
+    SECURITY_PASSWORD_LENGTH_MIN = 10
+    SECURITY_REGISTERABLE = True
+    SECURITY_SEND_REGISTER_EMAIL = False
+    SECURITY_RECOVERABLE = True
+    SECURITY_CHANGEABLE = True
+    SECURITY_TRACKABLE = True
+    SECURITY_USERNAME_ENABLE = False
+    SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
+    SECURITY_EMAIL_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "parkapp <no-reply@parkapp.local>")
+    SECURITY_POST_LOGIN_VIEW = "/"
+    SECURITY_POST_REGISTER_VIEW = "/"
+    SECURITY_POST_LOGOUT_VIEW = "/"
+    SECURITY_MSG_LOGIN = ("Please log in to continue.", "info")
+    SECURITY_CSRF_PROTECT_MECHANISMS = ["session", "basic"]
+    SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_CHECK_DEFAULT = False  # CSRFProtect checks forms; the JWT API is exempt
+
+    # JWT for the API
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", SECRET_KEY)
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=env_int("JWT_REFRESH_DAYS", 14))
+    JWT_TOKEN_LOCATION = ["headers"]
+    PROPAGATE_EXCEPTIONS = True  # lets flask-jwt-extended errors reach their handlers
+
+    # Flask-RESTX
+    RESTX_MASK_SWAGGER = False
+    RESTX_ERROR_404_HELP = False
+    RESTX_VALIDATE = True
+
+    # Mail
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = SECURITY_EMAIL_SENDER
+    MAIL_SUPPRESS_SEND = not MAIL_SERVER
+
+    # Caching and rate limits fall back to process memory without Redis
+    CACHE_DEFAULT_TIMEOUT = 5
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
+
+    # Booking rules
+    MAX_BOOKING_DAYS = env_int("MAX_BOOKING_DAYS", 30)
+    CHECK_IN_EARLY_MINUTES = env_int("CHECK_IN_EARLY_MINUTES", 15)
+
+    CELERY = {
+        "broker_url": REDIS_URL or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}",
+        "result_backend": REDIS_URL or f"db+sqlite:///{INSTANCE_DIR / 'celery-results.db'}",
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "broker_transport_options": {"visibility_timeout": 3600},
+        "timezone": "UTC",
+    }
+
+
+class DevelopmentConfig(Config):
+    """Local development: debug on, embedded defaults."""
+
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    """The test suite: real databases from the environment, SQLite otherwise."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    JWT_SECRET_KEY = "testing-jwt-secret-key-at-least-32-bytes"
+    SQLALCHEMY_DATABASE_URI = normalise_db_url(
+        os.environ.get("DATABASE_URL", sqlite_url("parkapp-test.db"))
+    )
+    SECURITY_PASSWORD_HASH = "argon2"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    MAIL_SUPPRESS_SEND = True
+    CACHE_DEFAULT_TIMEOUT = 1
+
+
+class ProductionConfig(Config):
+    """Production refuses to start on development secrets or embedded services."""
+
+    DEBUG = False
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+    @classmethod
+    def check(cls):
+        """Fail fast on settings that must not reach production."""
+        if cls.SECRET_KEY == DEV_SECRET or len(cls.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be set to a random value of 32+ characters")
+        if cls.SECURITY_PASSWORD_SALT == DEV_SECRET:
+            raise ConfigError("SECURITY_PASSWORD_SALT must be set")
+        if not os.environ.get("DATABASE_URL"):
+            raise ConfigError("DATABASE_URL must be set in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

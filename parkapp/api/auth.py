@@ -1,0 +1,89 @@
+"""/auth: register, tokens with rotation, logout, the current user."""
+
+from flask import current_app
+from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask_restx import Namespace, Resource, fields
+
+from parkapp.api.common import json_body
+from parkapp.extensions import limiter
+from parkapp.services import tokens, users
+
+ns = Namespace("auth", description="Accounts and tokens")
+
+user_out = ns.model("User", {
+    "id": fields.Integer, "email": fields.String, "full_name": fields.String,
+    "roles": fields.List(fields.String, attribute="role_names"), "active": fields.Boolean,
+})
+register_in = ns.model("Register", {
+    "email": fields.String(required=True, example="driver@example.com"),
+    "password": fields.String(required=True, min_length=1),
+    "full_name": fields.String(required=True, example="Dana Driver"),
+})
+token_in = ns.model("TokenRequest", {"email": fields.String(required=True),
+                                     "password": fields.String(required=True)})
+token_out = ns.model("TokenPair", {
+    "access_token": fields.String, "refresh_token": fields.String,
+    "token_type": fields.String, "expires_in": fields.Integer,
+})
+
+
+def _auth_limit():
+    return current_app.config["AUTH_RATE_LIMIT"]
+
+
+@ns.route("/register")
+class Register(Resource):
+    @ns.doc(security=[])
+    @ns.expect(register_in, validate=True)
+    @ns.response(409, "Email taken")
+    @ns.response(422, "Weak password or invalid field")
+    @ns.marshal_with(user_out, code=201)
+    @limiter.limit(_auth_limit)
+    def post(self):
+        """Create a driver account."""
+        data = json_body()
+        return users.register_user(data["email"], data["password"], data["full_name"]), 201
+
+
+@ns.route("/token")
+class Token(Resource):
+    @ns.doc(security=[])
+    @ns.expect(token_in, validate=True)
+    @ns.response(401, "Bad credentials")
+    @ns.marshal_with(token_out)
+    @limiter.limit(_auth_limit)
+    def post(self):
+        """Exchange email and password for an access and a refresh token."""
+        data = json_body()
+        user = tokens.authenticate(data["email"], data["password"])
+        return tokens.issue_pair(user, current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+
+
+@ns.route("/refresh")
+class Refresh(Resource):
+    @ns.doc(description="Send the refresh token as the Bearer token.")
+    @ns.marshal_with(token_out)
+    @jwt_required(refresh=True)
+    def post(self):
+        """Rotate: a new pair for a refresh token, which then stops working."""
+        tokens.revoke(get_jwt())
+        return tokens.issue_pair(current_user, current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+
+
+@ns.route("/logout")
+class Logout(Resource):
+    @ns.response(204, "Revoked")
+    @jwt_required(verify_type=False)
+    def post(self):
+        """Revoke the token sent and its partner."""
+        tokens.revoke(get_jwt())
+        return "", 204
+
+
+@ns.route("/me")
+class Me(Resource):
+    @ns.marshal_with(user_out)
+    @jwt_required()
+    def get(self):
+        """The current user with roles."""
+        return current_user

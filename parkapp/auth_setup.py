@@ -1,0 +1,57 @@
+"""Flask-Security-Too for pages and flask-jwt-extended for the API, on one user table."""
+
+from flask import jsonify, request
+from flask_security import SQLAlchemyUserDatastore, user_registered
+
+from parkapp.extensions import db, jwt, security
+from parkapp.models import RevokedToken, Role, User
+
+user_datastore = SQLAlchemyUserDatastore(db, User, Role)
+
+
+def init_security(app):
+    """Wire Flask-Security-Too and the JWT callbacks."""
+    from parkapp.auth.forms import ParkappRegisterForm
+
+    security.init_app(app, user_datastore, register_form=ParkappRegisterForm)
+    security.unauthn_handler(_unauthenticated)
+    user_registered.connect(_give_driver_role, app)
+    jwt.user_lookup_loader(_load_user)
+    jwt.token_in_blocklist_loader(_is_revoked)
+    jwt.user_lookup_error_loader(lambda _h, _p: _jwt_error("Your account is not active.", "inactive_user"))
+    jwt.unauthorized_loader(lambda why: _jwt_error(f"Authentication required: {why}.", "unauthenticated"))
+    jwt.invalid_token_loader(lambda why: _jwt_error(f"Invalid token: {why}.", "invalid_token"))
+    jwt.expired_token_loader(lambda _h, _p: _jwt_error("The token has expired.", "token_expired"))
+    jwt.revoked_token_loader(lambda _h, _p: _jwt_error("The token has been revoked.", "token_revoked"))
+    jwt.needs_fresh_token_loader(lambda _h, _p: _jwt_error("A fresh token is required.", "fresh_token_required"))
+
+
+def _jwt_error(message, code):
+    return jsonify(message=message, code=code, errors={}), 401
+
+
+def _load_user(_header, payload):
+    user = db.session.scalar(db.select(User).filter_by(fs_uniquifier=payload["sub"]))
+    return user if user is not None and user.active else None
+
+
+def _is_revoked(_header, payload):
+    jtis = [payload["jti"]]
+    return db.session.scalar(db.select(RevokedToken.id).where(RevokedToken.jti.in_(jtis))) is not None
+
+
+def _unauthenticated(mechanisms, headers=None):
+    """API requests get a 401 JSON body; pages are redirected to the login form."""
+    from flask_security.utils import default_unauthn_handler
+
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        return jsonify(message="Authentication required.", code="unauthenticated", errors={}), 401
+    return default_unauthn_handler(mechanisms, headers)
+
+
+def _give_driver_role(_app, user, **_extra):
+    """Everyone who registers is a driver; staff roles are granted by admins."""
+    from parkapp.models import USER
+
+    role = user_datastore.find_or_create_role(name=USER)
+    user_datastore.add_role_to_user(user, role)  # committed with the registration

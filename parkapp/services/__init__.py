@@ -1,0 +1,1 @@
+"""The business rules, shared by pages, the API and background tasks."""

@@ -1,0 +1,68 @@
+"""What is free when: the overlap rule, shared by booking, counts and spot lists."""
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from parkapp.extensions import db
+from parkapp.models import HOLDING, Booking, Spot, SpotStatus
+
+
+def overlaps(starts_at, ends_at):
+    """SQL condition: a holding booking's interval overlaps `[starts_at, ends_at)`.
+
+    `ends_at=None` on either side is an open upper bound.
+    """
+    conditions = [Booking.status.in_(HOLDING),
+                  or_(Booking.ends_at.is_(None), Booking.ends_at > starts_at)]
+    if ends_at is not None:
+        conditions.append(Booking.starts_at < ends_at)
+    return and_(*conditions)
+
+
+def spot_taken(starts_at, ends_at):
+    """SQL condition on Spot: some holding booking claims it during the interval."""
+    return exists().where(Booking.spot_id == Spot.id, overlaps(starts_at, ends_at))
+
+
+def free_spots_query(lot_id, starts_at, ends_at, kind=None):
+    """Active spots of a lot that are free for the whole interval, in label order."""
+    query = select(Spot).where(
+        Spot.lot_id == lot_id, Spot.status == SpotStatus.ACTIVE, ~spot_taken(starts_at, ends_at)
+    )
+    if kind is not None:
+        query = query.where(Spot.kind == kind)
+    return query.order_by(Spot.label, Spot.id)
+
+
+def available_by_lot(lot_ids, starts_at, ends_at, kind=None):
+    """{lot_id: number of spots bookable over the interval} in one query."""
+    query = (
+        select(Spot.lot_id, func.count(Spot.id))
+        .where(Spot.lot_id.in_(lot_ids), Spot.status == SpotStatus.ACTIVE,
+               ~spot_taken(starts_at, ends_at))
+        .group_by(Spot.lot_id)
+    )
+    if kind is not None:
+        query = query.where(Spot.kind == kind)
+    return dict(db.session.execute(query).all())
+
+
+def counts_by_kind(lot_id, starts_at, ends_at):
+    """{kind: (total spots in service, bookable over the interval)} for one lot."""
+    total = select(Spot.kind, func.count(Spot.id)).where(
+        Spot.lot_id == lot_id, Spot.status != SpotStatus.REMOVED
+    ).group_by(Spot.kind)
+    free = select(Spot.kind, func.count(Spot.id)).where(
+        Spot.lot_id == lot_id, Spot.status == SpotStatus.ACTIVE, ~spot_taken(starts_at, ends_at)
+    ).group_by(Spot.kind)
+    totals = dict(db.session.execute(total).all())
+    frees = dict(db.session.execute(free).all())
+    return {kind: (count, frees.get(kind, 0)) for kind, count in sorted(totals.items())}
+
+
+def occupied_spot_ids(lot_id, at):
+    """Ids of the lot's spots that a holding booking covers at instant `at`."""
+    query = select(Booking.spot_id).where(
+        Booking.lot_id == lot_id, Booking.status.in_(HOLDING), Booking.starts_at <= at,
+        or_(Booking.ends_at.is_(None), Booking.ends_at > at),
+    )
+    return set(db.session.scalars(query))

@@ -1,0 +1,309 @@
+"""Booking: reserve or park now, check in, release, cancel, never double-booked.
+
+The database guarantees the invariant. On PostgreSQL two exclusion constraints (one per
+spot, one per plate) reject overlapping holding bookings, and "any free spot" locks
+candidate spot rows with SKIP LOCKED so concurrent bookers spread out. On SQLite the
+whole check-and-insert runs under the database's single write lock.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from parkapp.dbsetup import write_transaction
+from parkapp.extensions import db
+from parkapp.models import (HOLDING, Booking, BookingSource, BookingStatus, Spot, SpotKind,
+                            SpotStatus, utcnow)
+from parkapp.services import availability, lots, pricing
+from parkapp.services.exceptions import (Invalid, LotFull, NotFound, SpotUnavailable,
+                                         VehicleBusy, WrongState)
+from parkapp.services.vehicles import normalise_plate, vehicle_for_plate
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+PAST_TOLERANCE = timedelta(minutes=1)
+MAX_SPOT_ATTEMPTS = 20
+SPOT_CONSTRAINT = "bookings_no_overlap"
+PLATE_CONSTRAINT = "bookings_plate_no_overlap"
+
+
+@dataclass
+class BookingRequest:
+    """What a driver asks for; `starts_at=None` means park now."""
+
+    lot_id: int
+    plate: str
+    spot_id: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    spot_kind: str | None = None
+    source: BookingSource = BookingSource.WEB
+
+
+def new_code(length=10):
+    """An unguessable booking confirmation code."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def check_interval(lot, starts_at, ends_at, now):
+    """Validate a requested interval; return (start, end, park_now). Raises Invalid."""
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid(name, "Give the time with a UTC offset, e.g. 2026-11-23T09:00:00Z.")
+    park_now = starts_at is None
+    start = now if park_now else starts_at
+    if not park_now and start < now - PAST_TOLERANCE:
+        raise Invalid("starts_at", "The start is in the past.")
+    if ends_at is not None and ends_at <= start:
+        raise Invalid("ends_at", "The end must be after the start.")
+    if not park_now and ends_at is None:
+        raise Invalid("ends_at", "A reservation needs an end time.")
+    limit = timedelta(days=lot.max_booking_days or current_app.config["MAX_BOOKING_DAYS"])
+    if ends_at is not None and ends_at - start > limit:
+        raise Invalid("ends_at", f"A booking at this lot can last at most {limit.days} days.")
+    if not lots.is_open_at(lot, start):
+        if park_now:
+            raise WrongState(f"{lot.name} is closed now.", code="lot_closed")
+        raise Invalid("starts_at", f"{lot.name} is closed at that time.")
+    return start, ends_at, park_now
+
+
+def parse_kind(kind):
+    """A SpotKind or None; 422 for an unknown kind."""
+    if kind in (None, ""):
+        return None
+    try:
+        return SpotKind(kind)
+    except ValueError:
+        raise Invalid("spot_kind", f"Spot kind must be one of: {', '.join(k.value for k in SpotKind)}.") from None
+
+
+def quote_for(lot, starts_at=None, ends_at=None, spot_kind=None, vehicle_type=None):
+    """The price of a prospective stay, validated like a booking would be."""
+    now = utcnow()
+    start, end, _ = check_interval(lot, starts_at, ends_at, now)
+    return pricing.quote(lot, parse_kind(spot_kind), vehicle_type, start, end)
+
+
+def create_booking(user, req):
+    """Book a chosen spot or any free spot of a kind; 409 if nothing fits the interval."""
+    lot = lots.get_lot(req.lot_id)
+    plate = normalise_plate(req.plate, field="vehicle_plate")
+    kind = parse_kind(req.spot_kind)
+    now = utcnow()
+    start, end, park_now = check_interval(lot, req.starts_at, req.ends_at, now)
+    with write_transaction() as session:
+        vehicle = vehicle_for_plate(user, plate)
+        _check_plate_free(plate, start, end)
+        booking = Booking(
+            lot_id=lot.id, user_id=user.id, vehicle_id=vehicle.id, plate=plate, source=req.source,
+            status=BookingStatus.ACTIVE if park_now else BookingStatus.RESERVED,
+            starts_at=start, ends_at=end, booked_ends_at=end,
+            checked_in_at=now if park_now else None,
+            confirmation_code=new_code(), currency=lot.currency,
+        )
+        if req.spot_id is not None:
+            spot = _lock_chosen_spot(lot, req.spot_id, start, end)
+            _insert(session, booking, spot)
+        else:
+            spot = _insert_on_any_spot(session, booking, lot, kind, start, end)
+        booking.quoted_cents = pricing.quote(lot, spot.kind, vehicle.vehicle_type, start, end).total_cents
+    return booking
+
+
+def _check_plate_free(plate, start, end):
+    clash = db.session.scalar(select(Booking.id).where(Booking.plate == plate,
+                                                       availability.overlaps(start, end)).limit(1))
+    if clash is not None:
+        raise VehicleBusy(f"Vehicle {plate} already has a booking at that time.",
+                          errors={"vehicle_plate": ["Already booked for an overlapping time."]})
+
+
+def _lock_chosen_spot(lot, spot_id, start, end):
+    spot = db.session.scalar(select(Spot).where(Spot.id == spot_id).with_for_update())
+    if spot is None or spot.lot_id != lot.id or spot.status == SpotStatus.REMOVED:
+        raise NotFound("No such spot in this lot.")
+    if spot.status != SpotStatus.ACTIVE:
+        raise SpotUnavailable(f"Spot {spot.label} is under maintenance.")
+    taken = db.session.scalar(select(Booking.id).where(Booking.spot_id == spot.id,
+                                                       availability.overlaps(start, end)).limit(1))
+    if taken is not None:
+        raise SpotUnavailable(f"Spot {spot.label} is taken for that time.")
+    return spot
+
+
+def _insert_on_any_spot(session, booking, lot, kind, start, end):
+    tried = []
+    for _ in range(MAX_SPOT_ATTEMPTS):
+        query = availability.free_spots_query(lot.id, start, end, kind)
+        if tried:
+            query = query.where(Spot.id.not_in(tried))
+        spot = session.scalar(query.limit(1).with_for_update(of=Spot, skip_locked=True))
+        if spot is None:
+            break
+        try:
+            return _insert(session, booking, spot)
+        except SpotUnavailable:
+            tried.append(spot.id)
+    what = f"{kind.value} spot" if kind else "spot"
+    raise LotFull(f"{lot.name} has no free {what} for that time.")
+
+
+def _insert(session, booking, spot):
+    """Insert in a savepoint; translate the PostgreSQL exclusion violations."""
+    booking.spot_id = spot.id
+    try:
+        with session.begin_nested():
+            session.add(booking)
+            session.flush()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if constraint == SPOT_CONSTRAINT:
+            raise SpotUnavailable(f"Spot {spot.label} was just taken.") from None
+        if constraint == PLATE_CONSTRAINT:
+            raise VehicleBusy(f"Vehicle {booking.plate} already has a booking at that time.") from None
+        raise
+    booking.spot = spot
+    return spot
+
+
+def get_booking(booking_id, user):
+    """A booking the user may see, or NotFound (other people's bookings too)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not booking.can_view(user):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def get_by_code(code, user):
+    """A booking by confirmation code, for its owner or gate staff."""
+    booking = db.session.scalar(select(Booking).filter_by(confirmation_code=(code or "").strip().upper()))
+    if booking is None or not booking.can_view(user):
+        raise NotFound("No booking with that code.")
+    return booking
+
+
+def check_in(booking, user):
+    """Reserved -> active, from a little before the start until the end."""
+    if not booking.can_check_in(user):
+        raise NotFound("No such booking.")
+    now = utcnow()
+    with write_transaction() as session:
+        session.refresh(booking, with_for_update=True)
+        if booking.status != BookingStatus.RESERVED:
+            raise WrongState(f"This booking is {booking.status.value}; only a reservation can be checked in.")
+        early = timedelta(minutes=current_app.config["CHECK_IN_EARLY_MINUTES"])
+        if now < booking.starts_at - early:
+            raise WrongState(f"Check-in opens {int(early.total_seconds() // 60)} minutes before the start.",
+                             code="too_early")
+        if booking.ends_at is not None and now >= booking.ends_at:
+            raise WrongState("This reservation has already ended.", code="reservation_over")
+        if now < booking.starts_at:
+            _move_start(session, booking, now)
+        booking.status = BookingStatus.ACTIVE
+        booking.checked_in_at = now
+    return booking
+
+
+def _move_start(session, booking, now):
+    """An early check-in claims the spot from now, if nobody else holds it until then."""
+    clash = session.scalar(select(Booking.id).where(
+        Booking.spot_id == booking.spot_id, Booking.id != booking.id,
+        availability.overlaps(now, booking.starts_at)).limit(1))
+    if clash is not None:
+        raise SpotUnavailable("Your spot is still taken until your reservation starts.")
+    booking.starts_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise SpotUnavailable("Your spot is still taken until your reservation starts.") from None
+
+
+def release(booking, user):
+    """Active -> completed: end the stay now, free the spot, and fix the final price."""
+    if not booking.can_release(user):
+        raise NotFound("No such booking.")
+    now = utcnow()
+    with write_transaction() as session:
+        session.refresh(booking, with_for_update=True)
+        if booking.status in (BookingStatus.COMPLETED, BookingStatus.CANCELLED, BookingStatus.NO_SHOW):
+            raise WrongState(f"This booking is already {booking.status.value}.", code="already_released")
+        if booking.status != BookingStatus.ACTIVE:
+            raise WrongState("Check in before releasing this reservation.", code="not_checked_in")
+        booking.status = BookingStatus.COMPLETED
+        booking.released_at = now
+        if booking.ends_at is None or now < booking.ends_at:
+            booking.ends_at = max(now, booking.starts_at + timedelta(seconds=1))
+        billed_until = max(now, booking.booked_ends_at or now)
+        vehicle_type = booking.vehicle.vehicle_type if booking.vehicle else None
+        booking.price_cents = pricing.quote(booking.lot, booking.spot.kind, vehicle_type,
+                                            booking.starts_at, billed_until).total_cents
+    return booking
+
+
+def cancel(booking, user):
+    """Reserved -> cancelled, freeing the spot."""
+    if not booking.can_cancel(user):
+        raise NotFound("No such booking.")
+    with write_transaction() as session:
+        session.refresh(booking, with_for_update=True)
+        if booking.status != BookingStatus.RESERVED:
+            raise WrongState(f"This booking is {booking.status.value}; only an upcoming reservation "
+                             "can be cancelled.")
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = utcnow()
+    return booking
+
+
+def final_quote(booking):
+    """The itemised price of a booking: final once released, else as booked."""
+    vehicle_type = booking.vehicle.vehicle_type if booking.vehicle else None
+    if booking.released_at is not None:
+        end = max(booking.released_at, booking.booked_ends_at or booking.released_at)
+    else:
+        end = booking.booked_ends_at
+    return pricing.quote(booking.lot, booking.spot.kind, vehicle_type, booking.starts_at, end)
+
+
+def bookings_of(user):
+    """The user's bookings split into upcoming, active and past, newest past first."""
+    rows = db.session.scalars(
+        select(Booking).where(Booking.user_id == user.id).order_by(Booking.starts_at.desc())
+        .options(db.joinedload(Booking.lot), db.joinedload(Booking.spot))
+    ).all()
+    upcoming = sorted((b for b in rows if b.status == BookingStatus.RESERVED), key=lambda b: b.starts_at)
+    active = [b for b in rows if b.status == BookingStatus.ACTIVE]
+    past = [b for b in rows if b.status not in HOLDING]
+    return {"upcoming": upcoming, "active": active, "past": past}
+
+
+@dataclass
+class BookingFilter:
+    """Filters for booking lists (admin: all users; others: their own)."""
+
+    user_id: int | None = None
+    lot_id: int | None = None
+    status: BookingStatus | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+
+def filtered_query(flt):
+    """A select of bookings matching a filter, newest first."""
+    query = select(Booking).order_by(Booking.starts_at.desc(), Booking.id.desc())
+    if flt.user_id is not None:
+        query = query.where(Booking.user_id == flt.user_id)
+    if flt.lot_id is not None:
+        query = query.where(Booking.lot_id == flt.lot_id)
+    if flt.status is not None:
+        query = query.where(Booking.status == flt.status)
+    if flt.date_from is not None:
+        query = query.where(Booking.starts_at >= flt.date_from)
+    if flt.date_to is not None:
+        query = query.where(Booking.starts_at < flt.date_to)
+    return query.options(db.joinedload(Booking.lot), db.joinedload(Booking.spot),
+                         db.joinedload(Booking.user))

@@ -1,0 +1,175 @@
+"""Fixtures: the app on a real database (PostgreSQL when DATABASE_URL is set, else SQLite),
+schema built once by the migrations, every table emptied after each test."""
+
+import os
+from datetime import timedelta
+
+import pytest
+from flask_migrate import upgrade
+from flask_security import hash_password
+from sqlalchemy import text
+
+from parkapp import create_app
+from parkapp.auth_setup import user_datastore
+from parkapp.extensions import db
+from parkapp.models import Lot, utcnow
+from parkapp.services import spots as spot_service
+from parkapp.services.lots import LotInput, create_lot
+from parkapp.services.users import ensure_roles
+
+PASSWORD = "correct-horse-battery-42"
+
+
+def _reset_schema(app):
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(directory=os.path.join(app.root_path, "..", "migrations"))
+
+
+@pytest.fixture(scope="session")
+def app():
+    """The application, with the schema migrated once for the whole session."""
+    app = create_app("testing")
+    with app.app_context():
+        _reset_schema(app)
+        if app.config.get("REDIS_URL"):
+            import redis
+
+            redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def app_ctx(app):
+    """Each test runs in an app context and leaves every table empty behind it."""
+    with app.app_context():
+        yield
+        db.session.remove()
+        _empty_tables()
+
+
+def _empty_tables():
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def password_hash(app):
+    """One argon2 hash of PASSWORD, reused by the user factory to keep tests quick."""
+    with app.app_context():
+        return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def make_user(password_hash):
+    """Factory: a committed user with roles (default: a driver)."""
+    counter = {"n": 0}
+
+    def make(email=None, roles=("user",), full_name="Test Driver", active=True):
+        counter["n"] += 1
+        ensure_roles()
+        user = user_datastore.create_user(
+            email=email or f"user{counter['n']}@example.com", password=password_hash,
+            full_name=full_name, roles=list(roles), active=active)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def driver(make_user):
+    return make_user(email="driver@example.com", full_name="Dana Driver")
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(email="admin@example.com", roles=("admin",), full_name="Avery Admin")
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user(email="operator@example.com", roles=("operator",), full_name="Oli Operator")
+
+
+@pytest.fixture
+def make_lot():
+    """Factory: a committed lot with spots, e.g. make_lot(spots={"standard": 3, "ev": 1})."""
+    counter = {"n": 0}
+
+    def make(spots=None, **fields):
+        counter["n"] += 1
+        values = {"name": f"Test Lot {counter['n']}", "city": "Testville", "latitude": 51.5,
+                  "longitude": -0.12, "timezone": "Europe/London", "currency": "GBP",
+                  "hourly_rate_cents": 200, "daily_max_cents": 1500, "grace_minutes": 10}
+        values.update(fields)
+        lot = create_lot(LotInput(**values))
+        for kind, count in (spots or {"standard": 2}).items():
+            spot_service.create_spots(lot, count, kind, "L1", "A", label_prefix=f"{kind[:2].upper()}")
+        return db.session.get(Lot, lot.id)
+
+    return make
+
+
+@pytest.fixture
+def lot(make_lot):
+    return make_lot()
+
+
+class AuthActions:
+    """Log in through the pages (session cookie) or get API tokens."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email="driver@example.com", password=PASSWORD):
+        return self._client.post("/login", data={"email": email, "password": password},
+                                 follow_redirects=True)
+
+    def logout(self):
+        return self._client.post("/logout", follow_redirects=True)
+
+    def tokens(self, email="driver@example.com", password=PASSWORD):
+        response = self._client.post("/api/v1/auth/token", json={"email": email, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def headers(self, email="driver@example.com", password=PASSWORD):
+        return {"Authorization": f"Bearer {self.tokens(email, password)['access_token']}"}
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+def iso(dt):
+    """ISO 8601 with offset, as the API expects."""
+    return dt.isoformat()
+
+
+def hours_from_now(hours):
+    return (utcnow() + timedelta(hours=hours)).replace(microsecond=0)
