@@ -117,6 +117,9 @@ class Config:
     # Booking rules
     MAX_BOOKING_DAYS = env_int("MAX_BOOKING_DAYS", 30)
     CHECK_IN_EARLY_MINUTES = env_int("CHECK_IN_EARLY_MINUTES", 15)
+    NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 30)
+    REMINDER_MINUTES_BEFORE = env_int("REMINDER_MINUTES_BEFORE", 60)
+    INACTIVE_DAYS = env_int("INACTIVE_DAYS", 30)
 
     CELERY = {
         "broker_url": REDIS_URL or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}",

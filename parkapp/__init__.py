@@ -31,11 +31,13 @@ def register_extensions(app):
     """Initialise every extension on the app."""
     from parkapp import auth_setup, dbsetup
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
+    from parkapp.services import mailer
 
     db.init_app(app)
     dbsetup.configure_engine(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     mail.init_app(app)
+    mailer.init_outbox(app)
     csrf.init_app(app)
     limiter.init_app(app)
     jwt.init_app(app)
@@ -45,6 +47,7 @@ def register_extensions(app):
 
 def register_blueprints(app):
     """Register the page blueprints: auth, user, admin, check."""
+    from parkapp import templating
     from parkapp.admin.views import bp as admin_bp
     from parkapp.auth.views import bp as auth_bp
     from parkapp.check.views import bp as check_bp
@@ -53,6 +56,7 @@ def register_blueprints(app):
     for bp in (auth_bp, user_bp, admin_bp, check_bp):
         app.register_blueprint(bp)
     app.context_processor(lambda: {"url_map_endpoints": app.view_functions.keys()})
+    templating.register(app)
 
 
 def register_api(app):

@@ -42,7 +42,7 @@ def _is_revoked(_header, payload):
 
 def _unauthenticated(mechanisms, headers=None):
     """API requests get a 401 JSON body; pages are redirected to the login form."""
-    from flask_security.utils import default_unauthn_handler
+    from flask_security.decorators import default_unauthn_handler
 
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return jsonify(message="Authentication required.", code="unauthenticated", errors={}), 401

@@ -1,10 +1,14 @@
 """Fixtures: the app on a real database (PostgreSQL when DATABASE_URL is set, else SQLite),
 schema built once by the migrations, every table emptied after each test."""
 
+import email
 import os
+import socket
+import threading
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 from flask_security import hash_password
 from sqlalchemy import text
@@ -33,10 +37,50 @@ def _reset_schema(app):
     upgrade(directory=os.path.join(app.root_path, "..", "migrations"))
 
 
+class Inbox:
+    """An aiosmtpd handler keeping every message it receives, parsed."""
+
+    def __init__(self):
+        self.messages = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        message = email.message_from_bytes(envelope.content)
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted"
+
+    def to(self, address):
+        """Messages addressed to one recipient."""
+        with self._lock:
+            return [m for m in self.messages if address in (m["To"] or "")]
+
+    def clear(self):
+        with self._lock:
+            self.messages.clear()
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def app():
+def smtp_server():
+    """A real SMTP server on loopback for the whole session."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def app(smtp_server):
     """The application, with the schema migrated once for the whole session."""
-    app = create_app("testing")
+    app = create_app("testing", {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
+                                 "MAIL_SUPPRESS_SEND": False})
     with app.app_context():
         _reset_schema(app)
         if app.config.get("REDIS_URL"):
@@ -64,6 +108,13 @@ def _empty_tables():
         else:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The SMTP server's inbox, emptied for this test."""
+    smtp_server.handler.clear()
+    return smtp_server.handler
 
 
 @pytest.fixture

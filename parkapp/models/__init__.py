@@ -1,6 +1,8 @@
 """Every model, importable from one place (Alembic needs them all loaded)."""
 
 from parkapp.models.bookings import HOLDING, Booking, BookingSource, BookingStatus
+from parkapp.models.jobs import (ExportJob, JobKind, JobStatus, Notification, NotificationStatus,
+                                 OutboxMail)
 from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
 from parkapp.models.types import utcnow
 from parkapp.models.users import ADMIN, OPERATOR, ROLE_NAMES, USER, RevokedToken, Role, User
@@ -8,6 +10,6 @@ from parkapp.models.vehicles import Vehicle, VehicleType
 
 __all__ = [
     "ADMIN", "HOLDING", "OPERATOR", "ROLE_NAMES", "USER",
-    "Booking", "BookingSource", "BookingStatus", "Level", "Lot", "RevokedToken", "Role",
+    "Booking", "BookingSource", "BookingStatus", "ExportJob", "JobKind", "JobStatus", "Level", "Lot", "Notification", "NotificationStatus", "OutboxMail", "RevokedToken", "Role",
     "Spot", "SpotKind", "SpotStatus", "User", "Vehicle", "VehicleType", "Zone", "utcnow",
 ]

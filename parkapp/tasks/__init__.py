@@ -1,6 +1,20 @@
 """Celery wired the way Flask documents it: tasks run inside the app context."""
 
 from celery import Celery, Task
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    "monthly-activity-reports": {"task": "parkapp.tasks.upkeep.monthly_reports",
+                                 "schedule": crontab(minute=0, hour=6, day_of_month=1)},
+    "daily-inactivity-reminders": {"task": "parkapp.tasks.upkeep.remind_inactive",
+                                   "schedule": crontab(minute=0, hour=10)},
+    "reservation-reminders": {"task": "parkapp.tasks.upkeep.remind_upcoming",
+                              "schedule": crontab(minute="*/5")},
+    "expire-no-shows": {"task": "parkapp.tasks.upkeep.expire_no_shows",
+                        "schedule": crontab(minute="*/5")},
+    "redispatch-pending-exports": {"task": "parkapp.tasks.exports.redispatch_pending_exports",
+                                   "schedule": crontab(minute="*/2")},
+}
 
 
 def celery_init_app(app):
@@ -13,6 +27,8 @@ def celery_init_app(app):
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
+    celery_app.conf.beat_schedule = BEAT_SCHEDULE
+    celery_app.conf.include = ["parkapp.tasks.exports", "parkapp.tasks.upkeep"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

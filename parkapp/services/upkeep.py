@@ -1,0 +1,82 @@
+"""Scheduled upkeep: no-shows, reminders, and the monthly reports."""
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+
+from parkapp.extensions import db
+from parkapp.models import USER, Booking, BookingStatus, ExportJob, JobKind, Role, User, utcnow
+from parkapp.services import csv_export, exports, mailer
+
+
+def expire_no_shows(now=None):
+    """Reservations never checked in within the grace period become no-shows, freeing spots."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
+    result = db.session.execute(
+        db.update(Booking)
+        .where(Booking.status == BookingStatus.RESERVED, Booking.starts_at < cutoff)
+        .values(status=BookingStatus.NO_SHOW))
+    db.session.commit()
+    return result.rowcount
+
+
+def remind_upcoming(now=None):
+    """Mail each driver once before their reservation starts."""
+    now = now or utcnow()
+    horizon = now + timedelta(minutes=current_app.config["REMINDER_MINUTES_BEFORE"])
+    bookings = db.session.scalars(
+        select(Booking).where(Booking.status == BookingStatus.RESERVED, Booking.user_id.is_not(None),
+                              Booking.starts_at > now, Booking.starts_at <= horizon)
+        .options(db.joinedload(Booking.user), db.joinedload(Booking.lot), db.joinedload(Booking.spot))
+    ).all()
+    sent = 0
+    for booking in bookings:
+        message = mailer.build_message(
+            booking.user.email, f"Your parking at {booking.lot.name} starts soon",
+            "reservation_reminder", booking=booking, user=booking.user)
+        sent += mailer.send_once(booking.user_id, "reservation_reminder", f"booking:{booking.id}", message)
+    return sent
+
+
+def remind_inactive(now=None):
+    """Mail drivers with no booking for INACTIVE_DAYS, at most once per such period."""
+    now = now or utcnow()
+    days = current_app.config["INACTIVE_DAYS"]
+    cutoff = now - timedelta(days=days)
+    period = f"p{int(now.timestamp() // (days * 86400))}"
+    recent = exists().where(Booking.user_id == User.id, Booking.created_at >= cutoff)
+    users = db.session.scalars(
+        select(User).where(User.active.is_(True), User.create_datetime < cutoff.replace(tzinfo=None),
+                           User.roles.any(Role.name == USER), ~recent)).all()
+    sent = 0
+    for user in users:
+        message = mailer.build_message(user.email, "We have parking waiting for you",
+                                       "inactivity_reminder", user=user, days=days)
+        sent += mailer.send_once(user.id, "inactivity", period, message)
+    return sent
+
+
+def schedule_monthly_reports(today=None):
+    """Queue last month's activity PDF for every driver who parked in it (once each)."""
+    month = exports.previous_month(today)
+    start, end = csv_export.month_bounds(month)
+    user_ids = db.session.scalars(
+        select(Booking.user_id).where(Booking.user_id.is_not(None), Booking.starts_at >= start,
+                                      Booking.starts_at < end,
+                                      Booking.status != BookingStatus.CANCELLED)
+        .group_by(Booking.user_id)).all()
+    queued = 0
+    for user_id in user_ids:
+        key = f"monthly:{user_id}:{month}"
+        if db.session.scalar(select(func.count(ExportJob.id)).where(ExportJob.dedupe_key == key)):
+            continue
+        try:
+            exports.request_export(db.session.get(User, user_id), JobKind.ACTIVITY_PDF,
+                                   {"month": month}, dedupe_key=key)
+            queued += 1
+        except IntegrityError:  # another beat run queued it first
+            db.session.rollback()
+    return queued

@@ -1,0 +1,31 @@
+"""Scheduled tasks; their schedule lives in parkapp.tasks.BEAT_SCHEDULE."""
+
+from celery import shared_task
+
+from parkapp.services import upkeep
+
+SMTP_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task
+def expire_no_shows():
+    """Mark reservations never checked in as no-shows."""
+    return upkeep.expire_no_shows()
+
+
+@shared_task(**SMTP_RETRY)
+def remind_upcoming():
+    """Remind drivers shortly before their reservation."""
+    return upkeep.remind_upcoming()
+
+
+@shared_task(**SMTP_RETRY)
+def remind_inactive():
+    """Nudge drivers who have not parked for a while."""
+    return upkeep.remind_inactive()
+
+
+@shared_task
+def monthly_reports():
+    """Queue last month's activity PDFs."""
+    return upkeep.schedule_monthly_reports()

@@ -1,0 +1,34 @@
+"""Jinja filters shared by every page."""
+
+from parkapp.services.lots import lot_timezone
+from parkapp.services.pricing import money
+
+
+def localtime(value, lot, fmt="%a %d %b %Y, %H:%M"):
+    """Format an aware UTC datetime in the lot's time zone ('—' for None)."""
+    if value is None:
+        return "—"
+    return value.astimezone(lot_timezone(lot)).strftime(fmt)
+
+
+def cents(amount, currency):
+    """Format integer cents with the currency ('—' for None)."""
+    return "—" if amount is None else money(amount, currency)
+
+
+def duration(delta):
+    """A timedelta as '2 h 05 min' ('—' for None)."""
+    if delta is None:
+        return "—"
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    parts = ([f"{days} d"] if days else []) + ([f"{hours} h"] if hours or days else [])
+    return " ".join([*parts, f"{minutes:02d} min"])
+
+
+def register(app):
+    """Install the filters."""
+    app.add_template_filter(localtime)
+    app.add_template_filter(cents)
+    app.add_template_filter(duration)
