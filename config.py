@@ -127,7 +127,8 @@ class Config:
         "task_ignore_result": True,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "broker_transport_options": {"visibility_timeout": 3600},
+        # Redis redelivers unacked tasks after this; keep it above the longest task and ETA.
+        "broker_transport_options": {"visibility_timeout": 7200} if REDIS_URL else {},
         "timezone": "UTC",
     }
 
@@ -150,7 +151,6 @@ class TestingConfig(Config):
     SECURITY_PASSWORD_HASH = "argon2"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
-    MAIL_SUPPRESS_SEND = True
     CACHE_DEFAULT_TIMEOUT = 1
 
 

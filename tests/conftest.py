@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask import g
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_security import hash_password
 from sqlalchemy import text
@@ -76,11 +78,24 @@ def smtp_server():
     controller.stop()
 
 
+class FreshGlobalsClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`, as in production.
+
+    The test's app context stays pushed during requests (so tests can call services), and
+    Flask reuses it, which would otherwise carry Flask-Login's cached user between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        vars(g).clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(smtp_server):
     """The application, with the schema migrated once for the whole session."""
     app = create_app("testing", {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
                                  "MAIL_SUPPRESS_SEND": False})
+    app.test_client_class = FreshGlobalsClient
     with app.app_context():
         _reset_schema(app)
         if app.config.get("REDIS_URL"):

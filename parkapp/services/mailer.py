@@ -15,17 +15,18 @@ STALE_CLAIM = timedelta(minutes=15)  # a claim this old belongs to a worker that
 
 def init_outbox(app):
     """Keep a copy of every mail in the outbox table when sending is suppressed (no SMTP)."""
+    del app  # one receiver serves every app; it reads the sending app's config
+    email_dispatched.connect(_record_in_outbox)
 
-    def _record(message, app):
-        if not app.config.get("MAIL_SUPPRESS_SEND"):
-            return
-        db.session.add(OutboxMail(
-            recipients=", ".join(message.recipients)[:500], subject=(message.subject or "")[:300],
-            body=message.body or "", html=message.html,
-            attachments=", ".join(a.filename for a in message.attachments)[:500]))
-        db.session.commit()
 
-    email_dispatched.connect(_record, app)
+def _record_in_outbox(app, message):
+    if not app.config.get("MAIL_SUPPRESS_SEND"):
+        return
+    db.session.add(OutboxMail(
+        recipients=", ".join(message.recipients)[:500], subject=(message.subject or "")[:300],
+        body=message.body or "", html=message.html,
+        attachments=", ".join(a.filename for a in message.attachments)[:500]))
+    db.session.commit()
 
 
 def build_message(to, subject, template, attachments=(), **context):

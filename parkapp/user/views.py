@@ -1,11 +1,237 @@
-"""Driver pages: find lots, book, release, history, vehicles."""
+"""Driver pages: find lots, book, check in, release, cancel, history, vehicles.
 
-from flask import Blueprint, render_template
+Handlers load, authorise (the services answer 404 for other people's things), call one
+service function and render. A domain error is shown next to the field it names, or
+flashed; a 409 re-shows the form with what the driver typed.
+"""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_security import auth_required, current_user
+
+from parkapp.models import SpotStatus, utcnow
+from parkapp.services import availability, bookings, lots
+from parkapp.services import vehicles as vehicle_service
+from parkapp.services.exceptions import DomainError
+from parkapp.services.pricing import money
+from parkapp.user.forms import (
+    KIND_LABELS,
+    BookingForm,
+    NewVehicleForm,
+    SearchForm,
+    VehicleForm,
+    natural_key,
+    parse_local,
+)
 
 bp = Blueprint("user", __name__)
+PAST_SHOWN = 20  # past bookings listed before "show all"
+
+
+@bp.context_processor
+def _labels():
+    return {"kind_labels": KIND_LABELS}
 
 
 @bp.get("/")
 def index():
-    """The home page: find a lot."""
-    return render_template("index.html")
+    """The home page: find a lot by name, city or distance, free now or for an interval."""
+    form = SearchForm(request.args)
+    results = None
+    if form.validate():
+        results = lots.search_lots(form.q.data, near=form.near, radius_km=form.radius_km,
+                                   starts_at=form.starts_at, ends_at=form.ends_at,
+                                   kind=form.kind_value)
+    return render_template("index.html", form=form, results=results)
+
+
+# --- one lot and booking -------------------------------------------------------------
+
+
+@bp.get("/lots/<int:lot_id>")
+def lot_detail(lot_id):
+    """A lot's facts, availability and spots, with the booking form for signed-in drivers."""
+    lot = lots.get_lot(lot_id)
+    form = None
+    if current_user.is_authenticated:
+        form = _booking_form(lot)
+        form.prefill_interval(parse_local(request.args.get("starts")),
+                              parse_local(request.args.get("ends")))
+    return _render_lot(lot, form)
+
+
+@bp.post("/lots/<int:lot_id>")
+@auth_required("session")
+def book(lot_id):
+    """Quote or book from the lot page; on success show the booking and its code."""
+    lot = lots.get_lot(lot_id)
+    form = _booking_form(lot)
+    if not form.validate_on_submit():
+        return _render_lot(lot, form, status=422)
+    if form.get_quote.data:
+        return _quote(lot, form)
+    try:
+        booking = bookings.create_booking(current_user, form.booking_request(lot.id))
+    except DomainError as exc:
+        return _render_lot(lot, form, status=_show_error(form, exc))
+    flash(f"Booked spot {booking.spot.label}. Your confirmation code is "
+          f"{booking.confirmation_code}.", "success")
+    return redirect(url_for("user.booking_detail", booking_id=booking.id))
+
+
+def _quote(lot, form):
+    """Price the stay the form describes without booking anything."""
+    try:
+        quote = bookings.quote_for(lot, form.starts_at, form.ends_at, form.kind_value,
+                                   form.vehicle_type)
+    except DomainError as exc:
+        return _render_lot(lot, form, status=_show_error(form, exc))
+    return _render_lot(lot, form, quote=quote)
+
+
+def _booking_form(lot):
+    spots = [s for s in _spots_in_order(lot) if s.status == SpotStatus.ACTIVE]
+    return BookingForm(lot, current_user.vehicles, spots)
+
+
+def _spots_in_order(lot):
+    """The lot's spots in service, A-2 before A-10."""
+    spots = [s for s in lot.spots if s.status != SpotStatus.REMOVED]
+    return sorted(spots, key=lambda s: natural_key(s.label))
+
+
+def _render_lot(lot, form, quote=None, status=200):
+    """The lot page; availability is for the form's interval when it has one, else now."""
+    now = utcnow()
+    starts_at, ends_at = (form.starts_at, form.ends_at) if form and form.starts_at else (now, None)
+    return render_template(
+        "user/lot_detail.html", lot=lot, form=form, quote=quote, now=now,
+        counts=availability.counts_by_kind(lot.id, starts_at, ends_at),
+        for_interval=ends_at is not None, starts_at=starts_at, ends_at=ends_at,
+        occupied=availability.occupied_spot_ids(lot.id, now),
+        spots=_spots_in_order(lot),
+    ), status
+
+
+def _show_error(form, exc):
+    """Put the error next to its field, or flash it; return the status to answer with."""
+    if not form.attach(exc):
+        flash(exc.message, "error")
+    return exc.status
+
+
+# --- the driver's bookings -----------------------------------------------------------
+
+
+@bp.get("/bookings")
+@auth_required("session")
+def my_bookings():
+    """The driver's bookings: upcoming, active and past."""
+    return render_template("user/bookings.html", groups=bookings.bookings_of(current_user),
+                           all_past=request.args.get("past") == "all", past_limit=PAST_SHOWN)
+
+
+@bp.get("/bookings/<int:booking_id>")
+@auth_required("session")
+def booking_detail(booking_id):
+    """One booking with its confirmation code and itemised price."""
+    booking = bookings.get_booking(booking_id, current_user)
+    return render_template("user/booking_detail.html", booking=booking,
+                           quote=bookings.final_quote(booking))
+
+
+@bp.post("/bookings/<int:booking_id>/check-in")
+@auth_required("session")
+def check_in(booking_id):
+    """Start a reserved stay."""
+    return _act(booking_id, bookings.check_in,
+                lambda b: f"Checked in. Spot {b.spot.label} is yours; release it when you leave.")
+
+
+@bp.post("/bookings/<int:booking_id>/release")
+@auth_required("session")
+def release(booking_id):
+    """End an active stay and show the final price."""
+    return _act(booking_id, bookings.release,
+                lambda b: f"Spot {b.spot.label} released. Final price: "
+                          f"{money(b.price_cents, b.currency)}.")
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@auth_required("session")
+def cancel(booking_id):
+    """Cancel an upcoming reservation."""
+    return _act(booking_id, bookings.cancel,
+                lambda b: f"Reservation {b.confirmation_code} cancelled.")
+
+
+def _act(booking_id, action, done):
+    """Load (404 if not theirs), act, flash the outcome and go back where the driver was."""
+    booking = bookings.get_booking(booking_id, current_user)
+    try:
+        action(booking, current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done(booking), "success")
+    return redirect(_back(url_for("user.booking_detail", booking_id=booking.id)))
+
+
+def _back(default):
+    """The form's `next` path when it is a path on this site, else `default`."""
+    target = request.form.get("next", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and not parts.scheme and not parts.netloc:
+        return target
+    return default
+
+
+# --- vehicles -------------------------------------------------------------------------
+
+
+@bp.route("/vehicles", methods=["GET", "POST"])
+@auth_required("session")
+def vehicles():
+    """The driver's vehicles, and the form to add one."""
+    form = NewVehicleForm()
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            vehicle = vehicle_service.add_vehicle(current_user, **form.details())
+        except DomainError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(f"Added {vehicle.plate}.", "success")
+            return redirect(url_for("user.vehicles"))
+    return render_template("user/vehicles.html", form=form, vehicles=current_user.vehicles), status
+
+
+@bp.route("/vehicles/<int:vehicle_id>/edit", methods=["GET", "POST"])
+@auth_required("session")
+def edit_vehicle(vehicle_id):
+    """Change a vehicle's details."""
+    vehicle = vehicle_service.get_own_vehicle(current_user, vehicle_id)
+    form = VehicleForm(obj=vehicle)
+    status = 422 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        try:
+            vehicle_service.update_vehicle(vehicle, **form.details())
+        except DomainError as exc:
+            status = _show_error(form, exc)
+        else:
+            flash(f"Saved {vehicle.plate}.", "success")
+            return redirect(url_for("user.vehicles"))
+    return render_template("user/vehicle_edit.html", form=form, vehicle=vehicle), status
+
+
+@bp.post("/vehicles/<int:vehicle_id>/delete")
+@auth_required("session")
+def delete_vehicle(vehicle_id):
+    """Remove a vehicle from the account (past bookings keep its plate)."""
+    vehicle = vehicle_service.get_own_vehicle(current_user, vehicle_id)
+    plate = vehicle.plate
+    vehicle_service.delete_vehicle(vehicle)
+    flash(f"Removed {plate}.", "success")
+    return redirect(url_for("user.vehicles"))
