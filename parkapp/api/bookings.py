@@ -1,5 +1,226 @@
-"""/bookings namespace."""
+"""/quotes and /bookings: price a stay, book, check in, release, cancel."""
 
-from flask_restx import Namespace
+import re
 
-ns = Namespace("bookings", description="bookings", path="/")
+from flask import request
+from flask_jwt_extended import current_user, jwt_required
+from flask_restx import Namespace, Resource, fields
+from sqlalchemy.orm import joinedload
+
+from parkapp.api.common import arg_int, error_model, json_body, money_model, paginate
+from parkapp.api.lots import (
+    ID,
+    KINDS,
+    MAX_ID,
+    NO_NUL,
+    iso,
+    money,
+    page_model,
+    query_params,
+    spot_brief,
+    spot_brief_out,
+    timestamp,
+)
+from parkapp.models import Booking, BookingSource, BookingStatus, VehicleType
+from parkapp.services import bookings, lots
+from parkapp.services.exceptions import Invalid, NotFound
+
+ns = Namespace("bookings", description="Quotes and bookings", path="/")
+error = error_model(ns)
+STATUSES = [status.value for status in BookingStatus]
+CODE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+
+money_out = money_model(ns)
+quote_out = ns.model("Quote", {
+    "currency": fields.String(example="GBP"), "total_cents": fields.Integer(example=600),
+    "total": fields.Nested(money_out), "open_ended": fields.Boolean,
+    "lines": fields.List(fields.Nested(ns.model("QuoteLine", {
+        "label": fields.String(example="3 h at 2.00 GBP/h"), "amount_cents": fields.Integer}))),
+})
+priced_quote_out = ns.inherit("PricedStay", quote_out, {
+    "lot_id": fields.Integer, "starts_at": fields.DateTime, "ends_at": fields.DateTime,
+})
+booking_out = ns.model("Booking", {
+    "id": fields.Integer, "confirmation_code": fields.String(example="K7P2MX9QRT"),
+    "lot_id": fields.Integer, "lot_name": fields.String, "spot": fields.Nested(spot_brief_out),
+    "status": fields.String(enum=STATUSES), "source": fields.String(enum=[s.value for s in BookingSource]),
+    "starts_at": fields.DateTime, "ends_at": fields.DateTime(description="null while a stay is open"),
+    "vehicle_plate": fields.String(example="AB12CDE"), "user_id": fields.Integer,
+    "checked_in_at": fields.DateTime, "released_at": fields.DateTime,
+    "cancelled_at": fields.DateTime, "created_at": fields.DateTime,
+    "quote": fields.Nested(quote_out, description="the price as booked, final once released"),
+    "price": fields.Nested(money_out, allow_null=True, description="the final price, once released"),
+})
+booking_page = page_model(ns, "BookingPage", booking_out)
+
+_stay = {
+    "lot_id": fields.Integer(required=True, min=1, max=MAX_ID, example=1),
+    "starts_at": fields.DateTime(example="2026-11-23T09:00:00Z"),
+    "ends_at": fields.DateTime(example="2026-11-23T12:00:00Z"),
+    "spot_kind": fields.String(enum=KINDS, example="standard"),
+}
+quote_in = ns.model("QuoteRequest", {
+    **_stay, "starts_at": fields.DateTime(required=True, example="2026-11-23T09:00:00Z"),
+    "ends_at": fields.DateTime(required=True, example="2026-11-23T12:00:00Z"),
+    "vehicle_type": fields.String(enum=[t.value for t in VehicleType], example="car"),
+}, strict=True)
+booking_in = ns.model("BookingRequest", {
+    **_stay, "spot_id": fields.Integer(min=1, max=MAX_ID, description="omit: any free spot"),
+    "vehicle_plate": fields.String(required=True, max_length=32, pattern=NO_NUL, example="AB12 CDE"),
+}, strict=True)
+
+
+def quote_dict(quote):
+    """A quote's lines and total, with the total also as a money object."""
+    return {**quote.as_dict(), "total": money(quote.total_cents, quote.currency)}
+
+
+def booking_dict(booking):
+    """A booking as the API shows it."""
+    return {
+        "id": booking.id, "confirmation_code": booking.confirmation_code, "lot_id": booking.lot_id,
+        "lot_name": booking.lot.name, "spot": spot_brief(booking.spot),
+        "status": booking.status.value, "source": booking.source.value,
+        "starts_at": iso(booking.starts_at), "ends_at": iso(booking.ends_at),
+        "vehicle_plate": booking.plate, "user_id": booking.user_id,
+        "checked_in_at": iso(booking.checked_in_at), "released_at": iso(booking.released_at),
+        "cancelled_at": iso(booking.cancelled_at), "created_at": iso(booking.created_at),
+        "quote": quote_dict(bookings.final_quote(booking)),
+        "price": money(booking.price_cents, booking.currency),
+    }
+
+
+def _filter():
+    """The list filters; drivers and operators only ever see their own bookings."""
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise Invalid("status", f"Status must be one of: {', '.join(STATUSES)}.")
+    return bookings.BookingFilter(
+        user_id=None if current_user.is_admin else current_user.id,
+        lot_id=arg_int("lot_id", None, 1, MAX_ID),
+        status=BookingStatus(status) if status else None,
+        date_from=timestamp("from", request.args.get("from")),
+        date_to=timestamp("to", request.args.get("to")),
+    )
+
+
+@ns.route("/quotes")
+class Quotes(Resource):
+    @ns.doc(security=[])
+    @ns.expect(quote_in, validate=True)
+    @ns.response(200, "The itemised price, nothing booked", priced_quote_out)
+    @ns.response(404, "No such lot", error)
+    @ns.response(422, "Invalid interval or field", error)
+    def post(self):
+        """Price a stay without booking it."""
+        data = json_body()
+        lot = lots.get_lot(data["lot_id"])
+        starts_at = timestamp("starts_at", data["starts_at"], required=True)
+        ends_at = timestamp("ends_at", data["ends_at"], required=True)
+        vehicle_type = VehicleType(data["vehicle_type"]) if data.get("vehicle_type") else None
+        quote = bookings.quote_for(lot, starts_at, ends_at, data.get("spot_kind"), vehicle_type)
+        return {**quote_dict(quote), "lot_id": lot.id, "starts_at": iso(starts_at),
+                "ends_at": iso(ends_at)}
+
+
+@ns.route("/bookings")
+class BookingList(Resource):
+    @ns.doc(params=query_params(
+        status=("string", f"one of {', '.join(STATUSES)}"), lot_id=("integer", "only this lot"),
+        **{"from": ("date-time", "starting at or after (ISO 8601 with offset)"),
+           "to": ("date-time", "starting before (ISO 8601 with offset)")},
+        page=("integer", "page number"), per_page=("integer", "items per page")))
+    @ns.response(200, "Your bookings (admins: everyone's), newest first", booking_page)
+    @ns.response(401, "No valid token", error)
+    @ns.response(422, "Invalid filter", error)
+    @jwt_required()
+    def get(self):
+        """List bookings: your own, or everyone's for admins."""
+        # The quote of each item reads the vehicle type: load vehicles in the same query.
+        query = bookings.filtered_query(_filter()).options(joinedload(Booking.vehicle))
+        return paginate(query, booking_dict)
+
+    @ns.expect(booking_in, validate=True)
+    @ns.response(201, "Booked", booking_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(404, "No such lot, or no such spot in it", error)
+    @ns.response(409, "Spot taken, lot full, spot in maintenance or vehicle already booked", error)
+    @ns.response(422, "Invalid interval, plate or spot kind", error)
+    @jwt_required()
+    def post(self):
+        """Reserve [starts_at, ends_at), or park now (open-ended) without starts_at."""
+        data = json_body()
+        request_ = bookings.BookingRequest(
+            lot_id=data["lot_id"], plate=data["vehicle_plate"], spot_id=data.get("spot_id"),
+            starts_at=timestamp("starts_at", data.get("starts_at")),
+            ends_at=timestamp("ends_at", data.get("ends_at")),
+            spot_kind=data.get("spot_kind"), source=BookingSource.API)
+        return booking_dict(bookings.create_booking(current_user, request_)), 201
+
+
+@ns.route(f"/bookings/<{ID}:booking_id>")
+@ns.param("booking_id", "The booking id")
+class BookingItem(Resource):
+    @ns.response(200, "The booking", booking_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(404, "No such booking of yours", error)
+    @jwt_required()
+    def get(self, booking_id):
+        """One booking (yours, or any for staff)."""
+        return booking_dict(bookings.get_booking(booking_id, current_user))
+
+
+@ns.route("/bookings/by-code/<string:code>")
+@ns.param("code", "The confirmation code")
+class BookingByCode(Resource):
+    @ns.response(200, "The booking", booking_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(404, "No booking of yours with that code", error)
+    @jwt_required()
+    def get(self, code):
+        """Find a booking by its confirmation code (owner, operator, admin)."""
+        if not CODE.match(code):
+            raise NotFound("No booking with that code.")
+        return booking_dict(bookings.get_by_code(code, current_user))
+
+
+@ns.route(f"/bookings/<{ID}:booking_id>/check-in")
+@ns.param("booking_id", "The booking id")
+@ns.response(401, "No valid token", error)
+@ns.response(404, "No such booking of yours", error)
+class BookingCheckIn(Resource):
+    @ns.response(200, "The booking, now active", booking_out)
+    @ns.response(409, "Not a reservation, too early, or already over", error)
+    @jwt_required()
+    def post(self, booking_id):
+        """Check in a reservation: reserved -> active (owner, operator)."""
+        booking = bookings.get_booking(booking_id, current_user)
+        return booking_dict(bookings.check_in(booking, current_user))
+
+
+@ns.route(f"/bookings/<{ID}:booking_id>/release")
+@ns.param("booking_id", "The booking id")
+@ns.response(401, "No valid token", error)
+@ns.response(404, "No such booking of yours", error)
+class BookingRelease(Resource):
+    @ns.response(200, "The completed booking with its final price", booking_out)
+    @ns.response(409, "Already released, or not checked in", error)
+    @jwt_required()
+    def post(self, booking_id):
+        """End a stay now and fix its final price: active -> completed (owner, operator)."""
+        booking = bookings.get_booking(booking_id, current_user)
+        return booking_dict(bookings.release(booking, current_user))
+
+
+@ns.route(f"/bookings/<{ID}:booking_id>/cancel")
+@ns.param("booking_id", "The booking id")
+@ns.response(401, "No valid token", error)
+@ns.response(404, "No such booking of yours", error)
+class BookingCancel(Resource):
+    @ns.response(200, "The cancelled booking", booking_out)
+    @ns.response(409, "Not an upcoming reservation", error)
+    @jwt_required()
+    def post(self, booking_id):
+        """Cancel an upcoming reservation: reserved -> cancelled (owner, admin)."""
+        booking = bookings.get_booking(booking_id, current_user)
+        return booking_dict(bookings.cancel(booking, current_user))

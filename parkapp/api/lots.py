@@ -1,5 +1,415 @@
-"""/lots namespace."""
+"""/lots and /spots: anyone finds lots and their availability; admins manage lots and spots.
 
-from flask_restx import Namespace
+Also the small input and output helpers the other domain namespaces share.
+"""
 
-ns = Namespace("lots", description="lots", path="/")
+import re
+from datetime import UTC, datetime, time
+
+from flask import request
+from flask_restx import Namespace, Resource, fields
+
+from parkapp.api.common import (
+    MAX_PER_PAGE,
+    arg_float,
+    arg_int,
+    error_model,
+    json_body,
+    optional_user,
+    parse_timestamp,
+    roles_required,
+)
+from parkapp.models import SpotKind, SpotStatus, utcnow
+from parkapp.services import availability, lots, spots
+from parkapp.services.bookings import parse_kind
+from parkapp.services.exceptions import Forbidden, Invalid
+
+ns = Namespace("lots", description="Lots, their spots and availability", path="/")
+error = error_model(ns)
+
+# Ids past a 32-bit integer cannot exist; the converter answers 404 instead of a database error.
+MAX_ID = 2**31 - 1
+ID = f"int(max={MAX_ID})"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+KINDS = [kind.value for kind in SpotKind]
+
+
+def nullable(field):
+    """The field, also accepting JSON null (which clears the value)."""
+    schema = field.__schema__  # cached per field; models read their properties from it
+    schema.update({"type": [schema["type"], "null"], "x-nullable": True})
+    return field
+
+
+# -- shared helpers -------------------------------------------------------------------------
+
+def timestamp(field, value, required=False):
+    """An ISO 8601 input time (api.common.parse_timestamp) in UTC, within years 1970-9000."""
+    parsed = parse_timestamp(field, value, required)
+    if parsed is None:
+        return None
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 has no UTC equivalent
+        parsed = None
+    if parsed is None or not EARLIEST <= parsed < LATEST:
+        raise Invalid(field, "Give a time between the years 1970 and 9000.")
+    return parsed
+
+
+def iso(value):
+    """ISO 8601 with offset, or None."""
+    return value.isoformat() if value is not None else None
+
+
+def money(cents, currency):
+    """API.md's money object, or None when there is no amount yet."""
+    return None if cents is None else {"amount_cents": cents, "currency": currency}
+
+
+def page_of(items, serialise):
+    """Paginate an already computed list with ?page and ?per_page, as API.md lists them."""
+    page = arg_int("page", 1, 1, 1_000_000)
+    per_page = arg_int("per_page", 50, 1, MAX_PER_PAGE)
+    start = (page - 1) * per_page
+    return {"items": [serialise(item) for item in items[start:start + per_page]], "page": page,
+            "per_page": per_page, "total": len(items)}
+
+
+def page_model(namespace, name, item):
+    """The documented shape of a paginated list of `item`."""
+    return namespace.model(name, {
+        "items": fields.List(fields.Nested(item)), "page": fields.Integer(example=1),
+        "per_page": fields.Integer(example=50), "total": fields.Integer(example=123),
+    })
+
+
+def query_params(**described):
+    """Swagger query parameters from name=(type, description) pairs; type may be date-time."""
+    return {name: {"in": "query", "description": text,
+                   **({"type": "string", "format": kind} if kind == "date-time" else {"type": kind})}
+            for name, (kind, text) in described.items()}
+
+
+def spot_brief(spot):
+    """A spot as a booking shows it."""
+    return {"id": spot.id, "label": spot.label, "kind": spot.kind.value,
+            "level": spot.level.name if spot.level else None,
+            "zone": spot.zone.name if spot.zone else None}
+
+
+# -- models ---------------------------------------------------------------------------------
+
+spot_brief_out = ns.model("SpotBrief", {
+    "id": fields.Integer, "label": fields.String(example="ST1"),
+    "kind": fields.String(enum=KINDS), "level": fields.String(example="L1"),
+    "zone": fields.String(example="A"),
+})
+spot_out = ns.inherit("Spot", spot_brief_out, {
+    "lot_id": fields.Integer, "status": fields.String(enum=[s.value for s in SpotStatus]),
+    "occupied_now": fields.Boolean,
+})
+lot_out = ns.model("Lot", {
+    "id": fields.Integer, "name": fields.String, "address": fields.String,
+    "city": fields.String, "latitude": fields.Float, "longitude": fields.Float,
+    "timezone": fields.String(example="Europe/London"), "currency": fields.String(example="GBP"),
+    "hourly_rate_cents": fields.Integer, "daily_max_cents": fields.Integer,
+    "grace_minutes": fields.Integer, "max_booking_days": fields.Integer,
+    "opens_at": fields.String(example="07:00", description="local time; null: open 24 hours"),
+    "closes_at": fields.String(example="22:00"), "open_all_day": fields.Boolean,
+    "is_active": fields.Boolean, "total_spots": fields.Integer,
+    "available_now": fields.Integer(description="bookable now (without starts_at)"),
+    "available": fields.Integer(description="bookable for [starts_at, ends_at) when given"),
+    "distance_km": fields.Float(description="when searched by lat/lon"),
+})
+kind_count = ns.model("KindCount", {"total": fields.Integer, "available": fields.Integer})
+lot_detail_out = ns.inherit("LotDetail", lot_out, {
+    "spots_by_kind": fields.Nested(ns.model("SpotsByKind", {
+        kind: fields.Nested(kind_count) for kind in KINDS})),
+})
+lot_page = page_model(ns, "LotPage", lot_out)
+spot_page = page_model(ns, "SpotPage", spot_out)
+
+
+def _lot_fields(name_required):
+    return {
+        "name": fields.String(required=name_required, min_length=1, max_length=120, pattern=NO_NUL,
+                              example="Riverside Car Park"),
+        "address": fields.String(max_length=255, pattern=NO_NUL),
+        "city": fields.String(max_length=120, pattern=NO_NUL),
+        "latitude": nullable(fields.Float(min=-90, max=90)),
+        "longitude": nullable(fields.Float(min=-180, max=180)),
+        "timezone": fields.String(max_length=64, example="Europe/London"),
+        "currency": fields.String(min_length=3, max_length=3, example="GBP"),
+        "opens_at": nullable(fields.String(pattern=CLOCK.pattern, example="07:00")),
+        "closes_at": nullable(fields.String(pattern=CLOCK.pattern, example="22:00")),
+        "hourly_rate_cents": fields.Integer(min=0, example=250),
+        "daily_max_cents": nullable(fields.Integer(min=0, example=1800)),
+        "grace_minutes": fields.Integer(min=0, example=10),
+        "max_booking_days": fields.Integer(min=1, example=30),
+    }
+
+
+lot_in = ns.model("LotCreate", _lot_fields(True), strict=True)
+lot_changes_in = ns.model("LotChanges", {
+    **_lot_fields(False), "is_active": fields.Boolean(description="false deactivates, true reactivates"),
+}, strict=True)
+spots_in = ns.model("SpotsCreate", {
+    "count": fields.Integer(required=True, min=1, max=spots.MAX_BULK, example=10),
+    "kind": fields.String(required=True, enum=KINDS, example="standard"),
+    "level": fields.String(max_length=60, pattern=NO_NUL, example="L1"),
+    "zone": fields.String(max_length=60, pattern=NO_NUL, example="A"),
+    "label_prefix": fields.String(max_length=16, pattern=NO_NUL, example="A-"),
+}, strict=True)
+spot_status_in = ns.model("SpotStatusChange", {
+    "status": fields.String(required=True, enum=[SpotStatus.ACTIVE.value, SpotStatus.MAINTENANCE.value]),
+}, strict=True)
+
+
+# -- serialisers and parsers ----------------------------------------------------------------
+
+def _clock(value):
+    return value.strftime("%H:%M") if value is not None else None
+
+
+def lot_dict(lot):
+    """A lot's own fields: address, position, rates and opening hours."""
+    return {
+        "id": lot.id, "name": lot.name, "address": lot.address, "city": lot.city,
+        "latitude": lot.latitude, "longitude": lot.longitude, "timezone": lot.timezone,
+        "currency": lot.currency, "hourly_rate_cents": lot.hourly_rate_cents,
+        "daily_max_cents": lot.daily_max_cents, "grace_minutes": lot.grace_minutes,
+        "max_booking_days": lot.max_booking_days, "opens_at": _clock(lot.opens_at),
+        "closes_at": _clock(lot.closes_at), "open_all_day": lot.is_open_all_day,
+        "is_active": lot.is_active,
+    }
+
+
+def _summary_dict(summary, for_interval):
+    data = lot_dict(summary.lot)
+    data["total_spots"] = summary.total_spots
+    data["available" if for_interval else "available_now"] = summary.available
+    if summary.distance_km is not None:
+        data["distance_km"] = summary.distance_km
+    return data
+
+
+def _detail_dict(lot, counts, for_interval):
+    data = lot_dict(lot)
+    data["spots_by_kind"] = {kind.value: {"total": total, "available": free}
+                             for kind, (total, free) in counts.items()}
+    data["total_spots"] = sum(total for total, _ in counts.values())
+    data["available" if for_interval else "available_now"] = sum(free for _, free in counts.values())
+    return data
+
+
+def _spot_dict(spot, occupied_ids):
+    return {**spot_brief(spot), "lot_id": spot.lot_id, "status": spot.status.value,
+            "occupied_now": spot.id in occupied_ids}
+
+
+def _interval_args():
+    starts_at = timestamp("starts_at", request.args.get("starts_at"))
+    ends_at = timestamp("ends_at", request.args.get("ends_at"))
+    if ends_at is not None and starts_at is None:
+        raise Invalid("starts_at", "Give starts_at together with ends_at.")
+    if ends_at is not None and ends_at <= starts_at:
+        raise Invalid("ends_at", "The end must be after the start.")
+    return starts_at, ends_at
+
+
+def _position_args():
+    lat, lon = arg_float("lat", -90, 90), arg_float("lon", -180, 180)
+    radius = arg_float("radius_km", 0, 20_040)
+    if (lat is None) != (lon is None):
+        raise Invalid("lon" if lon is None else "lat", "Give lat and lon together.")
+    if radius is not None and lat is None:
+        raise Invalid("radius_km", "A radius needs lat and lon.")
+    return ((lat, lon) if lat is not None else None), radius
+
+
+def _search_text():
+    q = request.args.get("q", "").strip()
+    if len(q) > 100 or "\x00" in q:
+        raise Invalid("q", "Search for at most 100 ordinary characters.")
+    return q or None
+
+
+def _viewer_is_admin():
+    user = optional_user()
+    return user is not None and user.is_admin
+
+
+def _include_inactive():
+    """Admins may list deactivated lots too (to find and reactivate them)."""
+    wanted = request.args.get("include_inactive", "").lower() in ("1", "true")
+    if wanted and not _viewer_is_admin():
+        raise Forbidden("Only admins can see deactivated lots.")
+    return wanted
+
+
+def _lot_changes(data):
+    """The body's lot fields as Python values (times of day parsed)."""
+    changes = {name: value for name, value in data.items() if name != "is_active"}
+    for name in ("opens_at", "closes_at"):
+        if changes.get(name) is not None:
+            changes[name] = time.fromisoformat(changes[name])  # the model checked HH:MM
+    if "currency" in changes:
+        changes["currency"] = changes["currency"].upper()
+    return changes
+
+
+def _set_active(lot, data):
+    # Alone, so that a refused deactivation never leaves other changes half applied.
+    if len(data) > 1:
+        raise Invalid("is_active", "Change is_active in a request of its own.")
+    if data["is_active"]:
+        lots.reactivate_lot(lot)
+    elif lot.is_active:
+        lots.deactivate_lot(lot)
+
+
+# -- resources ------------------------------------------------------------------------------
+
+LIST_PARAMS = query_params(
+    q=("string", "name, city or address contains"), lat=("number", "latitude, with lon"),
+    lon=("number", "longitude, with lat"), radius_km=("number", "only lots this close (needs lat/lon)"),
+    starts_at=("date-time", "ISO 8601 with offset: availability from"),
+    ends_at=("date-time", "ISO 8601 with offset: availability until (needs starts_at)"),
+    spot_kind=("string", f"count only spots of this kind: {', '.join(KINDS)}"),
+    include_inactive=("boolean", "admins: include deactivated lots"),
+    page=("integer", "page number, from 1"), per_page=("integer", f"items per page, max {MAX_PER_PAGE}"),
+)
+
+
+@ns.route("/lots")
+class LotList(Resource):
+    @ns.doc(security=[], params=LIST_PARAMS)
+    @ns.response(200, "Active lots with their availability", lot_page)
+    @ns.response(403, "include_inactive without the admin role", error)
+    @ns.response(422, "Invalid filter", error)
+    def get(self):
+        """Find lots by name, city or position, with spots free now or for an interval."""
+        near, radius = _position_args()
+        starts_at, ends_at = _interval_args()
+        found = lots.search_lots(_search_text(), near, radius, starts_at, ends_at,
+                                 parse_kind(request.args.get("spot_kind")), _include_inactive())
+        return page_of(found, lambda summary: _summary_dict(summary, starts_at is not None))
+
+    @ns.expect(lot_in, validate=True)
+    @ns.response(201, "Created", lot_detail_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(403, "Not an admin", error)
+    @ns.response(409, "Name taken", error)
+    @ns.response(422, "Invalid field", error)
+    @roles_required("admin")
+    def post(self):
+        """Create a lot (admin)."""
+        lot = lots.create_lot(lots.LotInput(**_lot_changes(json_body())))
+        return _detail_dict(lot, {}, False), 201
+
+
+@ns.route(f"/lots/<{ID}:lot_id>")
+@ns.param("lot_id", "The lot id")
+class LotItem(Resource):
+    @ns.doc(security=[], params=query_params(
+        starts_at=("date-time", "ISO 8601 with offset: availability from"),
+        ends_at=("date-time", "ISO 8601 with offset: availability until")))
+    @ns.response(200, "The lot with spot counts by kind", lot_detail_out)
+    @ns.response(404, "No such lot", error)
+    @ns.response(422, "Invalid interval", error)
+    def get(self, lot_id):
+        """One lot with its rates, opening hours and spot counts by kind."""
+        lot = lots.get_lot(lot_id, include_inactive=_viewer_is_admin())
+        starts_at, ends_at = _interval_args()
+        counts = availability.counts_by_kind(lot.id, starts_at or utcnow(), ends_at)
+        return _detail_dict(lot, counts, starts_at is not None)
+
+    @ns.expect(lot_changes_in, validate=True)
+    @ns.response(200, "Updated", lot_detail_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(403, "Not an admin", error)
+    @ns.response(404, "No such lot", error)
+    @ns.response(409, "Name taken, or deactivating a lot in use", error)
+    @ns.response(422, "Invalid field", error)
+    @roles_required("admin")
+    def patch(self, lot_id):
+        """Change a lot's fields; is_active false/true deactivates or reactivates it (admin)."""
+        lot = lots.get_lot(lot_id, include_inactive=True)
+        data = json_body()
+        if "is_active" in data:
+            _set_active(lot, data)
+        else:
+            lots.update_lot(lot, _lot_changes(data))
+        return _detail_dict(lot, availability.counts_by_kind(lot.id, utcnow(), None), False)
+
+    @ns.response(204, "Deactivated")
+    @ns.response(401, "No valid token", error)
+    @ns.response(403, "Not an admin", error)
+    @ns.response(404, "No such lot", error)
+    @ns.response(409, "The lot has active or upcoming bookings", error)
+    @roles_required("admin")
+    def delete(self, lot_id):
+        """Deactivate a lot; refused while it has active or upcoming bookings (admin)."""
+        lots.deactivate_lot(lots.get_lot(lot_id))
+        return "", 204
+
+
+@ns.route(f"/lots/<{ID}:lot_id>/spots")
+@ns.param("lot_id", "The lot id")
+class LotSpots(Resource):
+    @ns.doc(security=[], params=query_params(page=("integer", "page number"),
+                                             per_page=("integer", "items per page")))
+    @ns.response(200, "The lot's spots and whether each is occupied now", spot_page)
+    @ns.response(404, "No such lot", error)
+    def get(self, lot_id):
+        """The spots of a lot in label order, with occupancy now."""
+        lot = lots.get_lot(lot_id, include_inactive=_viewer_is_admin())
+        occupied = availability.occupied_spot_ids(lot.id, utcnow())
+        in_service = [spot for spot in lot.spots if spot.status != SpotStatus.REMOVED]
+        return page_of(in_service, lambda spot: _spot_dict(spot, occupied))
+
+    @ns.expect(spots_in, validate=True)
+    @ns.response(201, "Created", [spot_out])
+    @ns.response(401, "No valid token", error)
+    @ns.response(403, "Not an admin", error)
+    @ns.response(404, "No such lot", error)
+    @ns.response(422, "Invalid field", error)
+    @roles_required("admin")
+    def post(self, lot_id):
+        """Create spots in bulk, labelled after the highest existing number (admin)."""
+        lot = lots.get_lot(lot_id, include_inactive=True)
+        data = json_body()
+        created = spots.create_spots(lot, data["count"], data["kind"], data.get("level"),
+                                     data.get("zone"), data.get("label_prefix"))
+        return [_spot_dict(spot, set()) for spot in created], 201
+
+
+@ns.route(f"/spots/<{ID}:spot_id>")
+@ns.param("spot_id", "The spot id")
+class SpotItem(Resource):
+    @ns.expect(spot_status_in, validate=True)
+    @ns.response(200, "Updated", spot_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(403, "Not an admin", error)
+    @ns.response(404, "No such spot", error)
+    @ns.response(422, "Invalid status", error)
+    @roles_required("admin")
+    def patch(self, spot_id):
+        """Put a spot into maintenance or back into service (admin)."""
+        spot = spots.set_spot_status(spots.get_spot(spot_id), json_body()["status"])
+        return _spot_dict(spot, availability.occupied_spot_ids(spot.lot_id, utcnow()))
+
+    @ns.response(204, "Deleted")
+    @ns.response(401, "No valid token", error)
+    @ns.response(403, "Not an admin", error)
+    @ns.response(404, "No such spot", error)
+    @ns.response(409, "The spot has an active or upcoming booking", error)
+    @roles_required("admin")
+    def delete(self, spot_id):
+        """Delete a spot without active or upcoming bookings (admin)."""
+        spots.delete_spot(spots.get_spot(spot_id))
+        return "", 204
+
