@@ -42,7 +42,7 @@ def write_transaction():
     check followed by an insert cannot interleave with another writer. PostgreSQL relies on
     its constraints and row locks instead, so it gets an ordinary transaction.
     """
-    session = db.session
+    session = db.session()  # the scoped session's Session: the proxy lacks in_transaction()
     if session.in_transaction():
         session.commit()
     if db.engine.dialect.name == "sqlite":

@@ -110,7 +110,8 @@ def create_booking(user, req):
             _insert(session, booking, spot)
         else:
             spot = _insert_on_any_spot(session, booking, lot, kind, start, end)
-        booking.quoted_cents = pricing.quote(lot, spot.kind, vehicle.vehicle_type, start, end).total_cents
+        booking.quoted_cents = pricing.quote(lot, spot.kind, vehicle.vehicle_type,
+                                             booking.starts_at, end).total_cents
     return booking
 
 
@@ -123,16 +124,23 @@ def _check_plate_free(plate, start, end):
 
 
 def _lock_chosen_spot(lot, spot_id, start, end):
-    spot = db.session.scalar(select(Spot).where(Spot.id == spot_id).with_for_update())
+    # FOR NO KEY UPDATE (key_share): serialises bookers of the spot without blocking the
+    # foreign-key checks other transactions make on it (a release did, and deadlocked).
+    spot = db.session.scalar(select(Spot).where(Spot.id == spot_id).with_for_update(key_share=True))
     if spot is None or spot.lot_id != lot.id or spot.status == SpotStatus.REMOVED:
         raise NotFound("No such spot in this lot.")
     if spot.status != SpotStatus.ACTIVE:
         raise SpotUnavailable(f"Spot {spot.label} is under maintenance.")
+    _confirm_free(spot, start, end)
+    return spot
+
+
+def _confirm_free(spot, start, end):
+    """Check a locked spot again with a fresh read: a stay committed meanwhile counts too."""
     taken = db.session.scalar(select(Booking.id).where(Booking.spot_id == spot.id,
                                                        availability.overlaps(start, end)).limit(1))
     if taken is not None:
         raise SpotUnavailable(f"Spot {spot.label} is taken for that time.")
-    return spot
 
 
 def _insert_on_any_spot(session, booking, lot, kind, start, end):
@@ -141,10 +149,14 @@ def _insert_on_any_spot(session, booking, lot, kind, start, end):
         query = availability.free_spots_query(lot.id, start, end, kind)
         if tried:
             query = query.where(Spot.id.not_in(tried))
-        spot = session.scalar(query.limit(1).with_for_update(of=Spot, skip_locked=True))
+        spot = session.scalar(query.limit(1).with_for_update(of=Spot, skip_locked=True,
+                                                             key_share=True))
         if spot is None:
             break
         try:
+            # The candidate query's snapshot may predate a booking committed on this spot
+            # just before we locked it; re-reading skips it without an exclusion violation.
+            _confirm_free(spot, start, end)
             return _insert(session, booking, spot)
         except SpotUnavailable:
             tried.append(spot.id)
@@ -155,6 +167,8 @@ def _insert_on_any_spot(session, booking, lot, kind, start, end):
 def _insert(session, booking, spot):
     """Insert in a savepoint; translate the PostgreSQL exclusion violations."""
     booking.spot_id = spot.id
+    if booking.checked_in_at is not None:
+        _stamp_start(booking)
     try:
         with session.begin_nested():
             session.add(booking)
@@ -168,6 +182,17 @@ def _insert(session, booking, spot):
         raise
     booking.spot = spot
     return spot
+
+
+def _stamp_start(booking):
+    """Park now starts once the spot is ours, not when the request arrived.
+
+    `_confirm_free` saw the locked spot free, so the previous stay's release had committed
+    and a start taken now is never before its end: a spot's history has no overlaps.
+    """
+    stamp = utcnow()
+    if booking.ends_at is None or stamp < booking.ends_at:
+        booking.starts_at = booking.checked_in_at = stamp
 
 
 def get_booking(booking_id, user):
@@ -209,17 +234,22 @@ def check_in(booking, user):
 
 
 def _move_start(session, booking, now):
-    """An early check-in claims the spot from now, if nobody else holds it until then."""
-    clash = session.scalar(select(Booking.id).where(
-        Booking.spot_id == booking.spot_id, Booking.id != booking.id,
-        availability.overlaps(now, booking.starts_at)).limit(1))
-    if clash is not None:
+    """An early check-in claims the spot from now, if neither spot nor vehicle is held until then."""
+    others = (Booking.id != booking.id, availability.overlaps(now, booking.starts_at))
+    if session.scalar(select(Booking.id).where(Booking.spot_id == booking.spot_id, *others).limit(1)):
         raise SpotUnavailable("Your spot is still taken until your reservation starts.")
+    # SQLite has no plate constraint, so the vehicle rule is checked here as on booking.
+    if session.scalar(select(Booking.id).where(Booking.plate == booking.plate, *others).limit(1)):
+        raise VehicleBusy(f"Vehicle {booking.plate} still has a booking until your reservation starts.")
     booking.starts_at = now
     try:
         with session.begin_nested():
             session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if constraint == PLATE_CONSTRAINT:
+            raise VehicleBusy(f"Vehicle {booking.plate} still has a booking until your "
+                              "reservation starts.") from None
         raise SpotUnavailable("Your spot is still taken until your reservation starts.") from None
 
 
@@ -237,7 +267,8 @@ def release(booking, user):
         booking.status = BookingStatus.COMPLETED
         booking.released_at = now
         if booking.ends_at is None or now < booking.ends_at:
-            booking.ends_at = max(now, booking.starts_at + timedelta(seconds=1))
+            # Never a second later than now: the spot is free from now, for the next stay.
+            booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
         billed_until = max(now, booking.booked_ends_at or now)
         vehicle_type = booking.vehicle.vehicle_type if booking.vehicle else None
         booking.price_cents = pricing.quote(booking.lot, booking.spot.kind, vehicle_type,

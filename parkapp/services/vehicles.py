@@ -83,8 +83,16 @@ def get_own_vehicle(user, vehicle_id):
 def vehicle_for_plate(user, plate):
     """The user's vehicle with this (normalised) plate, added as a car when new; not committed."""
     vehicle = db.session.scalar(select(Vehicle).filter_by(user_id=user.id, plate=plate))
-    if vehicle is None:
-        vehicle = Vehicle(user_id=user.id, plate=plate, vehicle_type=VehicleType.CAR)
-        db.session.add(vehicle)
-        db.session.flush()
+    if vehicle is not None:
+        return vehicle
+    vehicle = Vehicle(user_id=user.id, plate=plate, vehicle_type=VehicleType.CAR)
+    try:
+        with db.session.begin_nested():
+            db.session.add(vehicle)
+    except IntegrityError:
+        # A concurrent request of the same user added this plate and has committed by now
+        # (PostgreSQL reports the duplicate only then), so read theirs instead of failing.
+        vehicle = db.session.scalar(select(Vehicle).filter_by(user_id=user.id, plate=plate))
+        if vehicle is None:
+            raise Conflict("This vehicle changed meanwhile; please try again.") from None
     return vehicle

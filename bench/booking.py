@@ -1,0 +1,361 @@
+"""Booking throughput, latency and the double-booking check, against gunicorn on PostgreSQL.
+
+N clients loop "park now on any spot, then release" for a fixed time against one lot; the
+script then counts overlapping bookings per spot with SQL (must be 0) and measures /healthz
+on the same server, to compare booking throughput with what the framework alone serves.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/parkapp .venv/bin/python bench/booking.py
+
+It always uses the database `parkapp_bench` on DATABASE_URL's server (created when missing,
+migrated, emptied, seeded). Without --url it starts its own gunicorn on 127.0.0.1; with
+--url the server there must use parkapp_bench and have rate limiting off.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "parkapp_bench"
+PASSWORD = "bench-password-not-secret"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MAX_CLIENTS, MAX_SECONDS, MAX_CYCLES_PER_CLIENT = 256, 300, 100_000
+HEALTH_SECONDS = 10
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
+    parser.add_argument(
+        "--seconds", type=float, default=20, help="booking phase length (default 20)"
+    )
+    parser.add_argument("--url", help="an already running server on 127.0.0.1 (default: start one)")
+    parser.add_argument(
+        "--spots",
+        type=int,
+        default=200,
+        help="spots in the bench lot (default 200; fewer than --clients: 409s)",
+    )
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.clients <= MAX_CLIENTS:
+        parser.error(f"--clients must be 1..{MAX_CLIENTS}")
+    if not 1 <= args.seconds <= MAX_SECONDS:
+        parser.error(f"--seconds must be 1..{MAX_SECONDS}")
+    if not 1 <= args.spots <= 500:
+        parser.error("--spots must be 1..500 (fewer spots than clients: a contended lot)")
+    if args.url and urlsplit(args.url).hostname not in LOOPBACK:
+        parser.error("--url must point at 127.0.0.1 (this benchmark never leaves the machine)")
+    return args
+
+
+def bench_database_url():
+    """DATABASE_URL with the database switched to parkapp_bench; PostgreSQL only."""
+    raw = os.environ.get("DATABASE_URL", "")
+    if not raw.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
+        sys.exit("bench/booking.py needs DATABASE_URL=postgresql://... (PostgreSQL)")
+    url = make_url(raw.replace("postgres://", "postgresql://", 1))
+    if url.host not in LOOPBACK and url.host is not None:
+        sys.exit("DATABASE_URL must point at a PostgreSQL server on 127.0.0.1")
+    return url.set(drivername="postgresql+psycopg2", database=BENCH_DB)
+
+
+def ensure_database(url):
+    """Create the bench database when it does not exist yet."""
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": BENCH_DB}
+        )
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
+    engine.dispose()
+
+
+def prepare(url, clients, spot_count):
+    """Migrate and empty the bench database, then seed one lot and the drivers."""
+    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    from flask_migrate import upgrade
+    from flask_security import hash_password
+
+    from parkapp import create_app
+    from parkapp.auth_setup import user_datastore
+    from parkapp.extensions import db
+    from parkapp.services import spots
+    from parkapp.services.lots import LotInput, create_lot
+    from parkapp.services.users import ensure_roles
+
+    app = create_app("testing")
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        lot = create_lot(
+            LotInput(
+                name="Bench Lot",
+                city="Benchville",
+                timezone="UTC",
+                currency="EUR",
+                hourly_rate_cents=250,
+                daily_max_cents=2000,
+            )
+        )
+        spots.create_spots(lot, spot_count, "standard", "L1", "A", label_prefix="B")
+        ensure_roles()
+        hashed = hash_password(PASSWORD)
+        emails = [f"bench{i}@example.com" for i in range(clients)]
+        for email in emails:
+            user_datastore.create_user(
+                email=email, password=hashed, full_name="Bench Driver", roles=["user"]
+            )
+        db.session.commit()
+        lot_id = lot.id
+    return lot_id, emails
+
+
+def login_all(base, emails):
+    """One access token per driver, through the real login endpoint."""
+    headers = []
+    for email in emails:
+        response = requests.post(
+            f"{base}/api/v1/auth/token", timeout=30, json={"email": email, "password": PASSWORD}
+        )
+        if response.status_code != 200:
+            sys.exit(
+                f"login failed for {email}: {response.status_code} {response.text[:200]}"
+                " (is rate limiting off and the server on parkapp_bench?)"
+            )
+        headers.append({"Authorization": f"Bearer {response.json()['access_token']}"})
+    return headers
+
+
+class Tally:
+    """What one client saw; merged after the run so clients never share a lock."""
+
+    def __init__(self):
+        self.book_latencies, self.release_latencies = [], []
+        self.statuses = Counter()
+        self.errors = Counter()
+
+
+class Window:
+    """Releases every client at once and tells them when to stop."""
+
+    def __init__(self, parties, seconds):
+        self.barrier = threading.Barrier(parties + 1)  # the clients and the main thread
+        self.seconds = seconds
+        self.deadline = None
+        self.opened = None
+
+    def open(self):
+        """Main thread: set the deadline, then let the clients go."""
+        self.opened = time.monotonic()
+        self.deadline = self.opened + self.seconds
+        self.barrier.wait()
+
+    def wait(self):
+        """Client: wait for the start; the deadline is set by then."""
+        self.barrier.wait()
+        return self.deadline
+
+
+def booking_client(base, headers, lot_id, plate, window, tally):
+    """Loop: park now on any spot, release it; until the deadline or the cycle bound."""
+    with requests.Session() as http:
+        deadline = window.wait()
+        for _ in range(MAX_CYCLES_PER_CLIENT):
+            if time.monotonic() >= deadline:
+                break
+            booked = _timed(
+                http,
+                f"{base}/api/v1/bookings",
+                headers,
+                tally,
+                "book",
+                {"lot_id": lot_id, "vehicle_plate": plate},
+            )
+            if booked is not None and booked.status_code == 201:
+                _timed(
+                    http,
+                    f"{base}/api/v1/bookings/{booked.json()['id']}/release",
+                    headers,
+                    tally,
+                    "release",
+                )
+
+
+def _timed(http, url, headers, tally, what, body=None):
+    began = time.perf_counter()
+    try:
+        response = http.post(url, json=body, headers=headers, timeout=30)
+    except requests.RequestException as exc:
+        tally.errors[f"{what}: {type(exc).__name__}"] += 1
+        return None
+    elapsed = time.perf_counter() - began
+    (tally.book_latencies if what == "book" else tally.release_latencies).append(elapsed)
+    tally.statuses[f"{what} {response.status_code}"] += 1
+    return response
+
+
+def health_client(base, window, tally):
+    """Loop GET /healthz until the deadline."""
+    with requests.Session() as http:
+        deadline = window.wait()
+        while time.monotonic() < deadline:
+            began = time.perf_counter()
+            response = http.get(f"{base}/healthz", timeout=30)
+            tally.book_latencies.append(time.perf_counter() - began)
+            tally.statuses[f"healthz {response.status_code}"] += 1
+
+
+def run_clients(target, args_for, count, seconds):
+    """Start `count` threads together; return (merged tally, elapsed seconds)."""
+    tallies = [Tally() for _ in range(count)]
+    window = Window(count, seconds)
+    threads = [
+        threading.Thread(target=target, args=(*args_for(i), window, tallies[i]))
+        for i in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    window.open()
+    for thread in threads:
+        thread.join(timeout=seconds + 120)
+    elapsed = time.monotonic() - window.opened
+    merged = Tally()
+    for tally in tallies:
+        merged.book_latencies += tally.book_latencies
+        merged.release_latencies += tally.release_latencies
+        merged.statuses.update(tally.statuses)
+        merged.errors.update(tally.errors)
+    return merged, elapsed
+
+
+def percentiles(values):
+    """(p50, p99) in milliseconds."""
+    if len(values) < 2:
+        return (values[0] * 1000, values[0] * 1000) if values else (0.0, 0.0)
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+OVERLAP_SQL = """
+SELECT count(*), coalesce(max(upper(r) - lower(r)), interval '0')
+FROM (
+  SELECT tstzrange(a.starts_at, a.ends_at, '[)') * tstzrange(b.starts_at, b.ends_at, '[)') AS r
+  FROM bookings a JOIN bookings b ON a.spot_id = b.spot_id AND a.id < b.id
+  WHERE a.status IN ({statuses}) AND b.status IN ({statuses})
+    AND tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(b.starts_at, b.ends_at, '[)')
+) pairs
+"""
+
+
+def audit(url, lot_id):
+    """Double bookings found by SQL: holding pairs, and any pairs of real stays per spot."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        holding = conn.execute(text(OVERLAP_SQL.format(statuses="'reserved', 'active'"))).one()
+        stays = conn.execute(
+            text(OVERLAP_SQL.format(statuses="'reserved', 'active', 'completed'"))
+        ).one()
+        counts = dict(
+            conn.execute(
+                text("SELECT status, count(*) FROM bookings WHERE lot_id = :lot GROUP BY status"),
+                {"lot": lot_id},
+            ).all()
+        )
+        spots_used = conn.scalar(text("SELECT count(DISTINCT spot_id) FROM bookings"))
+    engine.dispose()
+    return {
+        "holding_overlaps": holding[0],
+        "stay_overlaps": stays[0],
+        "longest_stay_overlap": stays[1],
+        "by_status": counts,
+        "spots_used": spots_used,
+    }
+
+
+def report(args, booked, book_seconds, health, health_seconds, found):
+    ok = booked.statuses["book 201"]
+    api_requests = len(booked.book_latencies) + len(booked.release_latencies)
+    p50, p99 = percentiles(booked.book_latencies)
+    r50, r99 = percentiles(booked.release_latencies)
+    h50, h99 = percentiles(health.book_latencies)
+    api_rate = api_requests / book_seconds
+    health_rate = len(health.book_latencies) / health_seconds
+    print(
+        f"clients {args.clients}, booking phase {book_seconds:.1f} s, healthz phase "
+        f"{health_seconds:.1f} s, lot of {args.spots} spots"
+    )
+    print(
+        f"responses: {dict(sorted(booked.statuses.items()))}; transport errors: "
+        f"{dict(booked.errors) or 0}"
+    )
+    print(f"bookings/second:          {ok / book_seconds:8.1f}  (each followed by a release)")
+    print(f"API requests/second:      {api_rate:8.1f}  (book + release)")
+    print(f"booking latency p50/p99:  {p50:8.1f} / {p99:.1f} ms")
+    print(f"release latency p50/p99:  {r50:8.1f} / {r99:.1f} ms")
+    print(f"/healthz requests/second: {health_rate:8.1f}  p50/p99 {h50:.1f} / {h99:.1f} ms")
+    print(f"API vs /healthz:          {api_rate / health_rate:8.2f}  (requests/second ratio)")
+    print(f"bookings by status: {found['by_status']}; spots used: {found['spots_used']}")
+    print(
+        f"double bookings (overlapping reserved/active pairs per spot): {found['holding_overlaps']}"
+    )
+    print(
+        f"overlapping stays (reserved/active/completed pairs per spot): "
+        f"{found['stay_overlaps']} (longest overlap {found['longest_stay_overlap']})"
+    )
+    return found["holding_overlaps"] == 0 and found["stay_overlaps"] == 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    url = bench_database_url()
+    ensure_database(url)
+    lot_id, emails = prepare(url, args.clients, args.spots)
+    server = None
+    if args.url:
+        base = args.url.rstrip("/")
+    else:
+        from tests.live_server import LiveServer
+
+        server = LiveServer(
+            url.render_as_string(hide_password=False), workers=args.workers, threads=args.threads
+        ).start()
+        base = server.url
+    try:
+        headers = login_all(base, emails)
+        booked, book_seconds = run_clients(
+            booking_client,
+            lambda i: (base, headers[i], lot_id, f"BENCH{i}"),
+            args.clients,
+            args.seconds,
+        )
+        health, health_seconds = run_clients(
+            health_client, lambda i: (base,), args.clients, min(args.seconds, HEALTH_SECONDS)
+        )
+        if server is not None and any(" 5" in key for key in booked.statuses):
+            print(f"server errors; gunicorn's log ends with:\n{server.log(6000)}")
+    finally:
+        if server is not None:
+            server.close()
+    clean = report(args, booked, book_seconds, health, health_seconds, audit(url, lot_id))
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
