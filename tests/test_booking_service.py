@@ -290,6 +290,36 @@ def test_plate_is_busy_whoever_books_it(make_user, lot):
         book(make_user(), lot)
 
 
+def test_a_parked_vehicle_may_reserve_for_later(driver, make_lot):
+    lot, other = make_lot(), make_lot()
+    book(driver, lot)  # parked now, open-ended
+    assert book(driver, other, starts=hours_from_now(24), ends=hours_from_now(26)).id
+
+
+def test_a_vehicle_with_a_reservation_later_may_park_now(driver, make_lot):
+    lot, other = make_lot(), make_lot()
+    book(driver, other, starts=hours_from_now(24), ends=hours_from_now(26))
+    assert book(driver, lot).status == BookingStatus.ACTIVE
+
+
+def test_parking_now_during_own_reservation_asks_to_check_in(driver, make_lot):
+    lot, other = make_lot(), make_lot()
+    book(driver, other, starts=utcnow(), ends=hours_from_now(2))
+    with pytest.raises(VehicleBusy) as exc:
+        book(driver, lot)
+    assert "check in" in exc.value.message
+
+
+def test_any_spot_prefers_standard_over_ev_and_never_gives_accessible(driver, make_lot):
+    lot = make_lot(spots={"accessible": 1, "ev": 1, "standard": 1})
+    first = book(driver, lot)
+    assert first.spot.kind == SpotKind.STANDARD
+    second = book(driver, lot, plate="SECOND1")
+    assert second.spot.kind == SpotKind.EV
+    with pytest.raises(LotFull):
+        book(driver, lot, plate="THIRD1")
+
+
 def test_same_vehicle_may_book_back_to_back(driver, make_lot):
     lot, other = make_lot(), make_lot()
     book(driver, lot, starts=hours_from_now(1), ends=hours_from_now(3))
@@ -541,12 +571,16 @@ def test_sql_insert_overlapping_a_spot_is_rejected_by_postgres(lot):
 
 @postgres_only
 def test_sql_insert_overlapping_a_plate_is_rejected_by_postgres(make_lot):
-    lot = make_lot(spots={"standard": 2})
-    first, second = spots_of(lot)
+    lot = make_lot(spots={"standard": 3})
+    first, second, third = spots_of(lot)
     raw_insert(lot, first, "AAA1", T0, None, "C1", status="active")
     with pytest.raises(IntegrityError) as exc:
-        raw_insert(lot, second, "AAA1", T0 + timedelta(days=3), T0 + timedelta(days=4), "C2")
-    assert_exclusion_violation(exc, "bookings_plate_no_overlap")
+        raw_insert(lot, second, "AAA1", T0 + timedelta(days=3), None, "C2", status="active")
+    assert_exclusion_violation(exc, "bookings_plate_active_no_overlap")
+    raw_insert(lot, second, "AAA1", T0 + timedelta(days=3), T0 + timedelta(days=4), "C3")
+    with pytest.raises(IntegrityError) as exc:
+        raw_insert(lot, third, "AAA1", T0 + timedelta(days=3), T0 + timedelta(days=5), "C4")
+    assert_exclusion_violation(exc, "bookings_plate_reserved_no_overlap")
 
 
 @postgres_only

@@ -201,8 +201,11 @@ def upgrade():
 # They are the guarantee that a spot, and a vehicle, never hold two overlapping
 # reserved/active bookings; ends_at NULL (a stay still open) is an open upper bound.
 OVERLAP_CONSTRAINTS = {
-    "bookings_no_overlap": "spot_id WITH =",
-    "bookings_plate_no_overlap": "plate WITH =",
+    "bookings_no_overlap": ("spot_id WITH =", "('reserved', 'active')"),
+    # One vehicle: no two overlapping stays, no two overlapping reservations. A stay still
+    # open (ends_at NULL) must not forbid the same car's reservation for next week.
+    "bookings_plate_active_no_overlap": ("plate WITH =", "('active')"),
+    "bookings_plate_reserved_no_overlap": ("plate WITH =", "('reserved')"),
 }
 
 
@@ -210,11 +213,11 @@ def _add_overlap_constraints():
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite: the booking service holds the single write lock instead
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
-    for name, key in OVERLAP_CONSTRAINTS.items():
+    for name, (key, statuses) in OVERLAP_CONSTRAINTS.items():
         op.execute(
             f"ALTER TABLE bookings ADD CONSTRAINT {name} EXCLUDE USING gist "
             f"({key}, tstzrange(starts_at, ends_at, '[)') WITH &&) "
-            "WHERE (status IN ('reserved', 'active'))"
+            f"WHERE (status IN {statuses})"
         )
 
 

@@ -1,6 +1,6 @@
 """What is free when: the overlap rule, shared by booking, counts and spot lists."""
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
 from parkapp.extensions import db
 from parkapp.models import HOLDING, Booking, Spot, SpotStatus
@@ -23,14 +23,15 @@ def spot_taken(starts_at, ends_at):
     return exists().where(Booking.spot_id == Spot.id, overlaps(starts_at, ends_at))
 
 
-def free_spots_query(lot_id, starts_at, ends_at, kind=None):
-    """Active spots of a lot that are free for the whole interval, in label order."""
+def free_spots_query(lot_id, starts_at, ends_at, kinds=None):
+    """Active spots of a lot free for the whole interval: kinds in preference order, then label."""
     query = select(Spot).where(
         Spot.lot_id == lot_id, Spot.status == SpotStatus.ACTIVE, ~spot_taken(starts_at, ends_at)
     )
-    if kind is not None:
-        query = query.where(Spot.kind == kind)
-    return query.order_by(Spot.label, Spot.id)
+    if not kinds:
+        return query.order_by(Spot.label, Spot.id)
+    preference = case({kind.value: rank for rank, kind in enumerate(kinds)}, value=Spot.kind)
+    return query.where(Spot.kind.in_(kinds)).order_by(preference, Spot.label, Spot.id)
 
 
 def available_by_lot(lot_ids, starts_at, ends_at, kind=None):

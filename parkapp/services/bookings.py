@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.dbsetup import write_transaction
@@ -27,7 +27,13 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 PAST_TOLERANCE = timedelta(minutes=1)
 MAX_SPOT_ATTEMPTS = 20
 SPOT_CONSTRAINT = "bookings_no_overlap"
-PLATE_CONSTRAINT = "bookings_plate_no_overlap"
+# One vehicle: no two overlapping active stays, no two overlapping reservations.
+PLATE_CONSTRAINTS = {"bookings_plate_active_no_overlap", "bookings_plate_reserved_no_overlap"}
+# What "any spot" may give when no kind is asked for, best first, by vehicle type.
+DEFAULT_KINDS = {
+    "motorcycle": (SpotKind.MOTORCYCLE, SpotKind.STANDARD, SpotKind.COMPACT),
+    None: (SpotKind.STANDARD, SpotKind.COMPACT, SpotKind.EV),
+}
 
 
 @dataclass
@@ -97,11 +103,11 @@ def create_booking(user, req):
     start, end, park_now = check_interval(lot, req.starts_at, req.ends_at, now)
     with write_transaction() as session:
         vehicle = vehicle_for_plate(user, plate)
-        _check_plate_free(plate, start, end)
+        status = BookingStatus.ACTIVE if park_now else BookingStatus.RESERVED
+        _check_plate_free(plate, start, end, status)
         booking = Booking(
             lot_id=lot.id, user_id=user.id, vehicle_id=vehicle.id, plate=plate, source=req.source,
-            status=BookingStatus.ACTIVE if park_now else BookingStatus.RESERVED,
-            starts_at=start, ends_at=end, booked_ends_at=end,
+            status=status, starts_at=start, ends_at=end, booked_ends_at=end,
             checked_in_at=now if park_now else None,
             confirmation_code=new_code(), currency=lot.currency,
         )
@@ -109,18 +115,41 @@ def create_booking(user, req):
             spot = _lock_chosen_spot(lot, req.spot_id, start, end)
             _insert(session, booking, spot)
         else:
-            spot = _insert_on_any_spot(session, booking, lot, kind, start, end)
+            kinds = (kind,) if kind else DEFAULT_KINDS.get(vehicle.vehicle_type.value, DEFAULT_KINDS[None])
+            spot = _insert_on_any_spot(session, booking, lot, kinds, start, end)
         booking.quoted_cents = pricing.quote(lot, spot.kind, vehicle.vehicle_type,
                                              booking.starts_at, end).total_cents
     return booking
 
 
-def _check_plate_free(plate, start, end):
-    clash = db.session.scalar(select(Booking.id).where(Booking.plate == plate,
-                                                       availability.overlaps(start, end)).limit(1))
-    if clash is not None:
-        raise VehicleBusy(f"Vehicle {plate} already has a booking at that time.",
-                          errors={"vehicle_plate": ["Already booked for an overlapping time."]})
+def plate_clash(plate, start, end, status, exclude_id=None):
+    """SQL condition: a holding booking of this vehicle clashes with `[start, end)` as `status`.
+
+    Bookings of the same status may not overlap (PostgreSQL enforces that too). Across
+    statuses, a stay starting now clashes with a reservation covering now, and a reservation
+    with a stay that has a fixed end; an open-ended stay does not block next week's
+    reservation, since it ends when the driver releases it.
+    """
+    overlap = availability.overlaps(start, end)
+    if status == BookingStatus.ACTIVE:
+        cross = and_(Booking.status == BookingStatus.RESERVED, Booking.starts_at <= start,
+                     Booking.ends_at > start)
+    else:
+        cross = and_(Booking.status == BookingStatus.ACTIVE, Booking.ends_at.is_not(None), overlap)
+    condition = and_(Booking.plate == plate, or_(and_(Booking.status == status, overlap), cross))
+    return condition if exclude_id is None else and_(condition, Booking.id != exclude_id)
+
+
+def _check_plate_free(plate, start, end, status, exclude_id=None):
+    clash = db.session.scalar(select(Booking).where(
+        plate_clash(plate, start, end, status, exclude_id)).limit(1))
+    if clash is None:
+        return
+    if status == BookingStatus.ACTIVE and clash.status == BookingStatus.RESERVED:
+        raise VehicleBusy(f"Vehicle {plate} has a reservation now: check in to it instead.",
+                          errors={"vehicle_plate": ["Has a reservation for now."]})
+    raise VehicleBusy(f"Vehicle {plate} already has a booking at that time.",
+                      errors={"vehicle_plate": ["Already booked for an overlapping time."]})
 
 
 def _lock_chosen_spot(lot, spot_id, start, end):
@@ -143,10 +172,10 @@ def _confirm_free(spot, start, end):
         raise SpotUnavailable(f"Spot {spot.label} is taken for that time.")
 
 
-def _insert_on_any_spot(session, booking, lot, kind, start, end):
+def _insert_on_any_spot(session, booking, lot, kinds, start, end):
     tried = []
     for _ in range(MAX_SPOT_ATTEMPTS):
-        query = availability.free_spots_query(lot.id, start, end, kind)
+        query = availability.free_spots_query(lot.id, start, end, kinds)
         if tried:
             query = query.where(Spot.id.not_in(tried))
         spot = session.scalar(query.limit(1).with_for_update(of=Spot, skip_locked=True,
@@ -160,8 +189,8 @@ def _insert_on_any_spot(session, booking, lot, kind, start, end):
             return _insert(session, booking, spot)
         except SpotUnavailable:
             tried.append(spot.id)
-    what = f"{kind.value} spot" if kind else "spot"
-    raise LotFull(f"{lot.name} has no free {what} for that time.")
+    what = f"{kinds[0].value} " if len(kinds) == 1 else ""
+    raise LotFull(f"{lot.name} has no free {what}spot for that time.")
 
 
 def _insert(session, booking, spot):
@@ -177,7 +206,7 @@ def _insert(session, booking, spot):
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
         if constraint == SPOT_CONSTRAINT:
             raise SpotUnavailable(f"Spot {spot.label} was just taken.") from None
-        if constraint == PLATE_CONSTRAINT:
+        if constraint in PLATE_CONSTRAINTS:
             raise VehicleBusy(f"Vehicle {booking.plate} already has a booking at that time.") from None
         raise
     booking.spot = spot
@@ -226,6 +255,8 @@ def check_in(booking, user):
                              code="too_early")
         if booking.ends_at is not None and now >= booking.ends_at:
             raise WrongState("This reservation has already ended.", code="reservation_over")
+        start = min(now, booking.starts_at)
+        _check_plate_free(booking.plate, start, booking.ends_at, BookingStatus.ACTIVE, booking.id)
         if now < booking.starts_at:
             _move_start(session, booking, now)
         booking.status = BookingStatus.ACTIVE
@@ -238,16 +269,13 @@ def _move_start(session, booking, now):
     others = (Booking.id != booking.id, availability.overlaps(now, booking.starts_at))
     if session.scalar(select(Booking.id).where(Booking.spot_id == booking.spot_id, *others).limit(1)):
         raise SpotUnavailable("Your spot is still taken until your reservation starts.")
-    # SQLite has no plate constraint, so the vehicle rule is checked here as on booking.
-    if session.scalar(select(Booking.id).where(Booking.plate == booking.plate, *others).limit(1)):
-        raise VehicleBusy(f"Vehicle {booking.plate} still has a booking until your reservation starts.")
     booking.starts_at = now
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-        if constraint == PLATE_CONSTRAINT:
+        if constraint in PLATE_CONSTRAINTS:
             raise VehicleBusy(f"Vehicle {booking.plate} still has a booking until your "
                               "reservation starts.") from None
         raise SpotUnavailable("Your spot is still taken until your reservation starts.") from None
