@@ -46,7 +46,7 @@ class Inbox:
         self.messages = []
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content)
         with self._lock:
             self.messages.append(message)

@@ -1,6 +1,7 @@
 """The gate, for operators, and the health endpoints."""
 
 from flask import Blueprint, jsonify
+
 bp = Blueprint("check", __name__)
 
 

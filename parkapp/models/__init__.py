@@ -1,8 +1,14 @@
 """Every model, importable from one place (Alembic needs them all loaded)."""
 
 from parkapp.models.bookings import HOLDING, Booking, BookingSource, BookingStatus
-from parkapp.models.jobs import (ExportJob, JobKind, JobStatus, Notification, NotificationStatus,
-                                 OutboxMail)
+from parkapp.models.jobs import (
+                                 ExportJob,
+                                 JobKind,
+                                 JobStatus,
+                                 Notification,
+                                 NotificationStatus,
+                                 OutboxMail,
+)
 from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
 from parkapp.models.types import utcnow
 from parkapp.models.users import ADMIN, OPERATOR, ROLE_NAMES, USER, RevokedToken, Role, User

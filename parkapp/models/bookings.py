@@ -1,10 +1,12 @@
 """Bookings: one vehicle's claim on one spot over a half-open interval."""
 
+from enum import StrEnum
+
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
-from parkapp.models.types import StrEnum, UTCDateTime, enum_column, utcnow
+from parkapp.models.types import UTCDateTime, enum_column, utcnow
 
 
 class BookingStatus(StrEnum):

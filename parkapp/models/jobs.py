@@ -1,10 +1,12 @@
 """Background export jobs, mails sent once, and the development outbox."""
 
+from enum import StrEnum
+
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
-from parkapp.models.types import StrEnum, UTCDateTime, enum_column, utcnow
+from parkapp.models.types import UTCDateTime, enum_column, utcnow
 
 
 class JobKind(StrEnum):

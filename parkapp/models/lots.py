@@ -1,10 +1,21 @@
 """Lots, their levels and zones, and the spots drivers park in."""
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Time, UniqueConstraint
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Time,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
-from parkapp.models.types import StrEnum, UTCDateTime, enum_column, utcnow
+from parkapp.models.types import UTCDateTime, enum_column, utcnow
 
 
 class SpotKind(StrEnum):

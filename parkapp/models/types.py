@@ -1,6 +1,5 @@
 """Column types and helpers shared by the models."""
 
-import enum
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Enum, TypeDecorator
@@ -33,13 +32,6 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class StrEnum(str, enum.Enum):
-    """An enum whose members are their own string values."""
-
-    def __str__(self):
-        return self.value
 
 
 def enum_column(enum_cls, length=20):

@@ -1,10 +1,12 @@
 """Drivers' vehicles, identified by a normalised licence plate."""
 
+from enum import StrEnum
+
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
-from parkapp.models.types import StrEnum, UTCDateTime, enum_column, utcnow
+from parkapp.models.types import UTCDateTime, enum_column, utcnow
 
 
 class VehicleType(StrEnum):

@@ -16,11 +16,25 @@ from sqlalchemy.exc import IntegrityError
 
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
-from parkapp.models import (HOLDING, Booking, BookingSource, BookingStatus, Spot, SpotKind,
-                            SpotStatus, utcnow)
+from parkapp.models import (
+    HOLDING,
+    Booking,
+    BookingSource,
+    BookingStatus,
+    Spot,
+    SpotKind,
+    SpotStatus,
+    utcnow,
+)
 from parkapp.services import availability, lots, pricing
-from parkapp.services.exceptions import (Invalid, LotFull, NotFound, SpotUnavailable,
-                                         VehicleBusy, WrongState)
+from parkapp.services.exceptions import (
+    Invalid,
+    LotFull,
+    NotFound,
+    SpotUnavailable,
+    VehicleBusy,
+    WrongState,
+)
 from parkapp.services.vehicles import normalise_plate, vehicle_for_plate
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I

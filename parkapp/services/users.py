@@ -17,8 +17,11 @@ def ensure_roles():
 
 def register_user(email, password, full_name):
     """Create a driver account; 409 if the email is taken, 422 for a weak password."""
-    from flask_security import (hash_password, password_complexity_validator,
-                                password_length_validator)
+    from flask_security import (
+        hash_password,
+        password_complexity_validator,
+        password_length_validator,
+    )
 
     email = (email or "").strip().lower()
     _check_email(email)
