@@ -1,9 +1,9 @@
 """Flask-Security-Too for pages and flask-jwt-extended for the API, on one user table."""
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_security import SQLAlchemyUserDatastore, user_registered
 
-from parkapp.extensions import db, jwt, security
+from parkapp.extensions import db, jwt, limiter, security
 from parkapp.models import RevokedToken, Role, User
 
 user_datastore = SQLAlchemyUserDatastore(db, User, Role)
@@ -15,6 +15,9 @@ def init_security(app):
 
     security.init_app(app, user_datastore, register_form=ParkappRegisterForm)
     security.unauthn_handler(_unauthenticated)
+    for endpoint in ("security.login", "security.register", "security.forgot_password"):
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(auth_rate_limit, methods=["POST"])(view)
     user_registered.connect(_give_driver_role, app)
     jwt.user_lookup_loader(_load_user)
     jwt.token_in_blocklist_loader(_is_revoked)
@@ -24,6 +27,11 @@ def init_security(app):
     jwt.expired_token_loader(lambda _h, _p: _jwt_error("The token has expired.", "token_expired"))
     jwt.revoked_token_loader(lambda _h, _p: _jwt_error("The token has been revoked.", "token_revoked"))
     jwt.needs_fresh_token_loader(lambda _h, _p: _jwt_error("A fresh token is required.", "fresh_token_required"))
+
+
+def auth_rate_limit():
+    """Attempts per client at login, registration, password reset and token endpoints."""
+    return current_app.config["AUTH_RATE_LIMIT"]
 
 
 def _jwt_error(message, code):

@@ -46,3 +46,19 @@ def test_deactivated_user_cannot_log_in(client, make_user):
                            follow_redirects=True)
     assert b"disabled" in response.data.lower() or b"not active" in response.data.lower()
     assert client.get("/account/").status_code == 302
+
+
+def test_login_and_token_attempts_are_rate_limited_with_retry_after(app, driver):
+    from parkapp import create_app
+
+    limited = create_app("testing", {"RATELIMIT_ENABLED": True, "AUTH_RATE_LIMIT": "3 per minute",
+                                     "RATELIMIT_STORAGE_URI": "memory://"})
+    client = limited.test_client()
+    answers = [client.post("/login", data={"email": driver.email, "password": "wrong"}).status_code
+               for _ in range(4)]
+    assert answers[:3] == [200, 200, 200] and answers[3] == 429
+    tokens = [client.post("/api/v1/auth/token", json={"email": driver.email, "password": "x"})
+              for _ in range(4)]
+    assert [t.status_code for t in tokens] == [401, 401, 401, 429]
+    assert tokens[3].get_json()["code"] == "rate_limited"
+    assert int(tokens[3].headers["Retry-After"]) > 0

@@ -5,6 +5,7 @@ from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_restx import Namespace, Resource, fields
 
 from parkapp.api.common import json_body
+from parkapp.auth_setup import auth_rate_limit
 from parkapp.extensions import limiter
 from parkapp.services import tokens, users
 
@@ -27,10 +28,6 @@ token_out = ns.model("TokenPair", {
 })
 
 
-def _auth_limit():
-    return current_app.config["AUTH_RATE_LIMIT"]
-
-
 @ns.route("/register")
 class Register(Resource):
     @ns.doc(security=[])
@@ -38,7 +35,7 @@ class Register(Resource):
     @ns.response(409, "Email taken")
     @ns.response(422, "Weak password or invalid field")
     @ns.marshal_with(user_out, code=201)
-    @limiter.limit(_auth_limit)
+    @limiter.limit(auth_rate_limit)
     def post(self):
         """Create a driver account."""
         data = json_body()
@@ -51,7 +48,7 @@ class Token(Resource):
     @ns.expect(token_in, validate=True)
     @ns.response(401, "Bad credentials")
     @ns.marshal_with(token_out)
-    @limiter.limit(_auth_limit)
+    @limiter.limit(auth_rate_limit)
     def post(self):
         """Exchange email and password for an access and a refresh token."""
         data = json_body()
