@@ -151,7 +151,7 @@ class TestingConfig(Config):
     SECURITY_PASSWORD_HASH = "argon2"
     # Still argon2, at a cost that keeps hundreds of logins in the suite quick.
     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS = {"argon2__rounds": 1, "argon2__memory_cost": 1024}
-    WTF_CSRF_ENABLED = False
+    WTF_CSRF_ENABLED = env_bool("WTF_CSRF_ENABLED", False)  # browser tests turn it on
     RATELIMIT_ENABLED = False
     CACHE_DEFAULT_TIMEOUT = 1
 
