@@ -49,16 +49,20 @@ def test_deactivated_user_cannot_log_in(client, make_user):
 
 
 def test_login_and_token_attempts_are_rate_limited_with_retry_after(app, driver):
-    from parkapp import create_app
+    import requests
 
-    limited = create_app("testing", {"RATELIMIT_ENABLED": True, "AUTH_RATE_LIMIT": "3 per minute",
-                                     "RATELIMIT_STORAGE_URI": "memory://"})
-    client = limited.test_client()
-    answers = [client.post("/login", data={"email": driver.email, "password": "wrong"}).status_code
-               for _ in range(4)]
-    assert answers[:3] == [200, 200, 200] and answers[3] == 429
-    tokens = [client.post("/api/v1/auth/token", json={"email": driver.email, "password": "x"})
-              for _ in range(4)]
+    from tests.live_server import LiveServer
+
+    env = {"RATELIMIT_ENABLED": "true", "AUTH_RATE_LIMIT": "3 per minute",
+           "REDIS_URL": ""}  # one worker with in-memory counters
+    with LiveServer(app.config["SQLALCHEMY_DATABASE_URI"], workers=1, threads=2, env=env) as server:
+        logins = [requests.post(f"{server.url}/login", timeout=10,
+                                data={"email": driver.email, "password": "wrong"})
+                  for _ in range(4)]
+        assert [r.status_code for r in logins] == [200, 200, 200, 429]
+        tokens = [requests.post(f"{server.url}/api/v1/auth/token", timeout=10,
+                                json={"email": driver.email, "password": "wrong"})
+                  for _ in range(4)]
     assert [t.status_code for t in tokens] == [401, 401, 401, 429]
-    assert tokens[3].get_json()["code"] == "rate_limited"
+    assert tokens[3].json()["code"] == "rate_limited"
     assert int(tokens[3].headers["Retry-After"]) > 0

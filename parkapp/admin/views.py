@@ -305,3 +305,6 @@ def booking_list():
             bookings.filtered_query(form.to_filter()), per_page=PER_PAGE, error_out=False
         )
     return render_template("admin/bookings.html", form=form, page=page)
+
+
+from parkapp.admin import exports as _exports  # noqa: E402,F401  (routes register on bp)

@@ -45,9 +45,9 @@ api = ParkappApi(
     doc="/docs", authorizations=AUTHORIZATIONS, security="Bearer",
 )
 
-from parkapp.api import auth, bookings, lots, reports, vehicles  # noqa: E402  (namespaces register on import)
+from parkapp.api import auth, bookings, exports, lots, reports, vehicles  # noqa: E402  (namespaces register on import)
 
-for module in (auth, lots, vehicles, bookings, reports):
+for module in (auth, lots, vehicles, bookings, reports, exports):
     api.add_namespace(module.ns)
 
 __all__ = ["CODES", "api", "api_bp"]

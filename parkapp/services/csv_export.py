@@ -1,10 +1,13 @@
 """Booking-history CSV: streamed from the database, in each lot's time zone, formula-safe."""
 
 import csv
+import os
+import time
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from parkapp.extensions import db
@@ -14,6 +17,7 @@ HEADER = ["confirmation_code", "lot", "spot", "plate", "start", "end", "duration
           "amount", "currency", "status"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 5000
+MIN_STEP = 100  # rows between progress reports, at least (at most one report per percent)
 
 
 def safe_cell(value):
@@ -61,20 +65,49 @@ def format_row(row):
             _local(ends, zone), minutes, _amount(amount), currency, str(status))
 
 
-def write_csv(path, flt_conditions, progress=None):
-    """Write the CSV to `path` streaming rows; call progress(done, total) now and then."""
+def write_csv(path, flt_conditions, progress=None, days=(None, None)):
+    """Write the CSV to `path` streaming rows; call progress(done, total) about every percent.
+
+    `days` ('YYYY-MM-DD' or None each) keeps rows whose start, in the lot's zone, falls on
+    those days; the conditions should select a little more. Returns the rows written.
+    """
     total = count_rows(flt_conditions)
-    done = 0
+    step = max(MIN_STEP, min(BATCH, total // 100))
+    delay = _row_delay()
+    seen = written = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         result = db.session.execute(rows_query(flt_conditions).execution_options(yield_per=BATCH))
-        for partition in result.partitions():
-            writer.writerows(format_row(row) for row in partition)
-            done += len(partition)
+        for partition in result.partitions(step):
+            cells = [format_row(row) for row in partition]
+            if days != (None, None):
+                cells = [row for row in cells if _on_days(row[4], days)]
+            writer.writerows(cells)
+            written += len(cells)
+            seen += len(partition)
+            if delay:
+                time.sleep(delay * len(partition))
             if progress:
-                progress(done, total)
-    return done
+                progress(seen, total)
+    return written
+
+
+def _on_days(local_start, days):
+    """Whether a formatted local start ('YYYY-MM-DD HH:MM') falls within (first, last) day."""
+    first, last = days
+    day = local_start[:10]
+    return (first is None or day >= first) and (last is None or day <= last)
+
+
+def _row_delay():
+    """Seconds to sleep per row, from the EXPORT_ROW_DELAY_MS test knob; 0 unless TESTING.
+
+    The worker tests set it to slow an export enough to kill the worker in the middle.
+    """
+    if not current_app.testing:
+        return 0
+    return float(os.environ.get("EXPORT_ROW_DELAY_MS") or 0) / 1000
 
 
 def month_bounds(month):

@@ -2,14 +2,24 @@
 
 import logging
 import os
+import secrets
 from datetime import date, datetime, timedelta
 
 from flask import current_app, url_for
 from sqlalchemy import select
 
 from parkapp.extensions import db
-from parkapp.models import (Booking, BookingStatus, ExportJob, JobKind, JobStatus, Lot, Spot,
-                            User, utcnow)
+from parkapp.models import (
+    Booking,
+    BookingStatus,
+    ExportJob,
+    JobKind,
+    JobStatus,
+    Lot,
+    Spot,
+    User,
+    utcnow,
+)
 from parkapp.services import activity_pdf, csv_export, mailer
 from parkapp.services.exceptions import Forbidden, Invalid, NotFound, WrongState
 
@@ -82,12 +92,17 @@ def dispatch(job):
     """Hand the job to the broker; on failure it stays pending for the upkeep task."""
     from parkapp.tasks.exports import run_export
 
+    job_id = job.id
+    # Hold no transaction while the task may already run elsewhere (or eagerly, in tests):
+    # a SQLite reader snapshot taken before the task's commit could not write afterwards.
+    db.session.commit()
     try:
-        run_export.apply_async(args=[job.id], retry=False)
+        run_export.apply_async(args=[job_id], retry=False)
     except Exception as exc:  # broker down or unreachable: keep the job, dispatch later
-        log.warning("Could not enqueue export job %s: %s", job.id, exc)
+        log.warning("Could not enqueue export job %s: %s", job_id, exc)
         return False
-    job.dispatched_at = utcnow()
+    db.session.execute(db.update(ExportJob).where(ExportJob.id == job_id)
+                       .values(dispatched_at=utcnow()))
     db.session.commit()
     return True
 
@@ -102,9 +117,9 @@ def redispatch_pending():
 
 
 def get_job(job_id, user):
-    """A job its owner (or an admin) may see, or NotFound."""
+    """A job of the user's own, or NotFound (other people's ids do not leak)."""
     job = db.session.get(ExportJob, job_id)
-    if job is None or not (job.is_owner(user) or user.is_admin):
+    if job is None or not job.is_owner(user):
         raise NotFound("No such export.")
     return job
 
@@ -115,10 +130,16 @@ def jobs_of(user, limit=50):
                               .order_by(ExportJob.id.desc()).limit(limit)).all()
 
 
+def has_file(job):
+    """Whether the job's file was built and is still there (also when only mailing failed)."""
+    return bool(job.file_path) and job.status in (JobStatus.DONE, JobStatus.FAILED) \
+        and os.path.exists(job.file_path)
+
+
 def download_path(job, user):
     """The file of a finished job the user owns, or a 404/409."""
     job = get_job(job.id if isinstance(job, ExportJob) else job, user)
-    if job.status != JobStatus.DONE or not job.file_path or not os.path.exists(job.file_path):
+    if not has_file(job):
         raise WrongState("This export is not ready.", code="not_ready")
     return job
 
@@ -128,6 +149,11 @@ def export_dir():
     path = os.path.join(current_app.instance_path, "exports")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def _new_file(job, suffix):
+    """A fresh path for a job's file: a random part keeps runs and databases apart."""
+    return os.path.join(export_dir(), f"job-{job.id}-{secrets.token_hex(6)}-{suffix}")
 
 
 def start(job):
@@ -143,13 +169,17 @@ def start(job):
 def progress_updater(job):
     """A callback writing progress to the job row, at most once per percent."""
     state = {"last": -1}
+    job_id = job.id
 
     def update(done, total):
         percent = 99 if not total else min(99, int(done * 100 / total))
         if percent > state["last"]:
             state["last"] = percent
-            db.session.execute(db.update(ExportJob).where(ExportJob.id == job.id).values(progress=percent))
-            db.session.commit()
+            # Its own short transaction: the session is busy streaming rows, and committing
+            # it would close PostgreSQL's server-side cursor under the export.
+            with db.engine.begin() as conn:
+                conn.execute(db.update(ExportJob).where(ExportJob.id == job_id)
+                             .values(progress=percent))
 
     return update
 
@@ -158,16 +188,21 @@ def generate(job):
     """Write the job's file; return (path, file_name, rows)."""
     builders = {JobKind.BOOKINGS_CSV: _bookings_csv, JobKind.ADMIN_BOOKINGS_CSV: _bookings_csv,
                 JobKind.ACTIVITY_PDF: _activity_pdf, JobKind.REVENUE_PDF: _revenue_pdf}
-    return builders[job.kind](job)
+    built = builders[job.kind](job)
+    db.session.commit()  # end the streaming read, so the next write is not on an old snapshot
+    return built
 
 
 def finish(job, path, file_name, rows):
-    """Record the finished file."""
+    """Record the finished file (and drop the file of an earlier run of the job)."""
+    earlier = job.file_path
     job.status = JobStatus.DONE
     job.progress = 100
     job.file_path, job.file_name, job.row_count = path, file_name, rows
     job.finished_at = utcnow()
     db.session.commit()
+    if earlier and earlier != path and os.path.exists(earlier):
+        os.remove(earlier)
 
 
 def fail(job, error):
@@ -183,10 +218,12 @@ def _conditions(job):
     conditions = []
     if job.kind != JobKind.ADMIN_BOOKINGS_CSV:
         conditions.append(Booking.user_id == job.user_id)
+    # Dates are days in each lot's time zone: the query takes a day more on each side and
+    # the CSV writer keeps the rows whose local start day is in range.
     if params.get("date_from"):
-        conditions.append(Booking.starts_at >= _day_start(params["date_from"]))
+        conditions.append(Booking.starts_at >= _day_start(params["date_from"]) - timedelta(days=1))
     if params.get("date_to"):
-        conditions.append(Booking.starts_at < _day_start(params["date_to"]) + timedelta(days=1))
+        conditions.append(Booking.starts_at < _day_start(params["date_to"]) + timedelta(days=2))
     if params.get("lot_id"):
         conditions.append(Booking.lot_id == int(params["lot_id"]))
     if params.get("status"):
@@ -201,8 +238,10 @@ def _day_start(iso_day):
 
 
 def _bookings_csv(job):
-    path = os.path.join(export_dir(), f"job-{job.id}-bookings.csv")
-    rows = csv_export.write_csv(path, _conditions(job), progress_updater(job))
+    path = _new_file(job, "bookings.csv")
+    params = job.params or {}
+    days = (params.get("date_from"), params.get("date_to"))
+    rows = csv_export.write_csv(path, _conditions(job), progress_updater(job), days=days)
     stamp = utcnow().strftime("%Y%m%d")
     return path, f"parkapp-bookings-{stamp}.csv", rows
 
@@ -223,7 +262,7 @@ def _activity_pdf(job):
         activity.add(lot, zone, spot, plate, starts, ends, price, currency, status,
                      activity_pdf.week_of(starts))
     update(1, 2)
-    path = os.path.join(export_dir(), f"job-{job.id}-activity-{month}.pdf")
+    path = _new_file(job, f"activity-{month}.pdf")
     activity_pdf.build_activity_pdf(path, activity)
     return path, f"parkapp-activity-{month}.pdf", activity.bookings
 
@@ -234,7 +273,7 @@ def _revenue_pdf(job):
     params = job.params or {}
     rows = revenue_rows(params.get("date_from"), params.get("date_to"))
     title = f"Revenue and occupancy {params.get('date_from') or 'start'} to {params.get('date_to') or 'today'}"
-    path = os.path.join(export_dir(), f"job-{job.id}-revenue.pdf")
+    path = _new_file(job, "revenue.pdf")
     activity_pdf.build_revenue_pdf(path, title, rows)
     return path, "parkapp-revenue.pdf", len(rows)
 

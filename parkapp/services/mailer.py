@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from parkapp.extensions import db, mail
 from parkapp.models import Notification, NotificationStatus, OutboxMail, utcnow
+from parkapp.services.exceptions import NotFound
 
 STALE_CLAIM = timedelta(minutes=15)  # a claim this old belongs to a worker that died
 
@@ -105,3 +106,16 @@ def was_sent(user_id, kind, period):
 def mail_configured():
     """True when mail goes to a real SMTP server."""
     return not current_app.config.get("MAIL_SUPPRESS_SEND")
+
+
+def outbox_query():
+    """The development outbox, newest first (a select, for pagination)."""
+    return select(OutboxMail).order_by(OutboxMail.id.desc())
+
+
+def get_outbox_mail(mail_id):
+    """One mail of the development outbox, or NotFound."""
+    mail_row = db.session.get(OutboxMail, mail_id)
+    if mail_row is None:
+        raise NotFound("No such mail in the outbox.")
+    return mail_row

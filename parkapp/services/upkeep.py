@@ -1,9 +1,9 @@
 """Scheduled upkeep: no-shows, reminders, and the monthly reports."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.extensions import db
@@ -42,20 +42,27 @@ def remind_upcoming(now=None):
 
 
 def remind_inactive(now=None):
-    """Mail drivers with no booking for INACTIVE_DAYS, at most once per such period."""
+    """Mail drivers idle for INACTIVE_DAYS, at most once per INACTIVE_DAYS of idleness.
+
+    The period key counts whole idle periods since the last parking (or sign-up), so a
+    driver idle for 35 days gets one mail, another at 60 days, and a retry sends none.
+    """
     now = now or utcnow()
-    days = current_app.config["INACTIVE_DAYS"]
-    cutoff = now - timedelta(days=days)
-    period = f"p{int(now.timestamp() // (days * 86400))}"
-    recent = exists().where(Booking.user_id == User.id, Booking.created_at >= cutoff)
-    users = db.session.scalars(
-        select(User).where(User.active.is_(True), User.create_datetime < cutoff.replace(tzinfo=None),
-                           User.roles.any(Role.name == USER), ~recent)).all()
+    period = timedelta(days=current_app.config["INACTIVE_DAYS"])
+    last_booked = (select(func.max(Booking.starts_at)).where(Booking.user_id == User.id)
+                   .correlate(User).scalar_subquery())
+    rows = db.session.execute(
+        select(User, last_booked)
+        .where(User.active.is_(True), User.roles.any(Role.name == USER),
+               User.create_datetime < (now - period).replace(tzinfo=None),
+               or_(last_booked.is_(None), last_booked < now - period))).all()
     sent = 0
-    for user in users:
+    for user, booked_at in rows:
+        since = booked_at or user.create_datetime.replace(tzinfo=UTC)
+        key = f"since:{since:%Y%m%d%H%M}:{(now - since) // period}"
         message = mailer.build_message(user.email, "We have parking waiting for you",
-                                       "inactivity_reminder", user=user, days=days)
-        sent += mailer.send_once(user.id, "inactivity", period, message)
+                                       "inactivity_reminder", user=user, days=period.days)
+        sent += mailer.send_once(user.id, "inactivity", key, message)
     return sent
 
 

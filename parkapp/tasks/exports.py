@@ -1,20 +1,23 @@
 """Export tasks: run a job, then mail it once."""
 
 import logging
+import random
 import smtplib
 
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 
 from parkapp.extensions import db
 from parkapp.models import ExportJob, JobStatus
 from parkapp.services import exports
 
 log = logging.getLogger(__name__)
-RETRYABLE = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
+# SMTP refusals and timeouts, a lost database connection: worth another try later.
+RETRYABLE = (smtplib.SMTPException, OSError, OperationalError)
+BACKOFF_FACTOR, BACKOFF_MAX = 30, 600  # seconds: 30, 60, 120, 240, 480, jittered
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5,
-             retry_backoff=True, retry_backoff_max=600, retry_jitter=True)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def run_export(self, job_id):
     """Build the export file of a job (idempotent by job id) and mail it once."""
     job = db.session.get(ExportJob, job_id)
@@ -29,15 +32,31 @@ def run_export(self, job_id):
     except RETRYABLE as exc:
         db.session.rollback()
         if self.request.retries >= self.max_retries:
-            exports.fail(job, f"We could not email your export: {exc}. It is on your exports page.")
+            exports.fail(job, _final_error(job, exc))
             raise
         log.warning("Export %s: retrying after %s", job_id, exc)
-        raise self.retry(exc=exc) from exc
-    except Exception as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    except Exception:
         db.session.rollback()
-        exports.fail(job, f"The export failed: {exc}")
+        log.exception("Export %s failed", job_id)
+        exports.fail(job, "Something went wrong while building this export. "
+                          "Please ask for it again; if it fails again, contact support.")
         raise
     return "done"
+
+
+def backoff(retries):
+    """Seconds before retry number `retries + 1`: doubling from 30 s up to 10 min, half jittered."""
+    ceiling = min(BACKOFF_MAX, BACKOFF_FACTOR * 2**retries)
+    return ceiling // 2 + random.randint(0, ceiling // 2)
+
+
+def _final_error(job, exc):
+    if job.status == JobStatus.DONE:
+        return ("Your export is ready, but we could not email it after several tries "
+                f"(the mail server said: {exc}). You can download it here.")
+    return (f"We could not build this export after several tries ({exc}). "
+            "Please ask for it again later.")
 
 
 @shared_task

@@ -235,3 +235,6 @@ def delete_vehicle(vehicle_id):
     vehicle_service.delete_vehicle(vehicle)
     flash(f"Removed {plate}.", "success")
     return redirect(url_for("user.vehicles"))
+
+
+from parkapp.user import exports as _exports  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,187 @@
+"""Driver pages for exports: ask for a CSV or a monthly PDF, watch progress, download.
+
+The list works without JavaScript (it reloads itself while a job runs); with it, each
+unfinished row polls its JSON status every second and moves its progress bar.
+"""
+
+from datetime import date, datetime
+
+from flask import flash, jsonify, redirect, render_template, send_file, url_for
+from flask_security import auth_required, current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectChoice, SelectField
+from wtforms.validators import Optional
+
+from parkapp.models import JobKind, JobStatus, utcnow
+from parkapp.services import exports
+from parkapp.services.exceptions import DomainError
+from parkapp.user.views import bp
+
+MONTHS_OFFERED = 24
+UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
+KIND_LABELS = {
+    JobKind.BOOKINGS_CSV: "Booking history (CSV)",
+    JobKind.ACTIVITY_PDF: "Monthly activity (PDF)",
+    JobKind.ADMIN_BOOKINGS_CSV: "All bookings (CSV)",
+    JobKind.REVENUE_PDF: "Revenue and occupancy (PDF)",
+}
+
+
+class HistoryCsvForm(FlaskForm):
+    """Booking history as CSV: all time, or the days between two dates (both optional)."""
+
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("Until", validators=[Optional()])
+
+    def params(self):
+        """The export parameters as the service takes them."""
+        return {"date_from": _iso(self.date_from.data), "date_to": _iso(self.date_to.data)}
+
+
+class ActivityPdfForm(FlaskForm):
+    """The monthly activity report of one month (this one or an earlier one)."""
+
+    month = SelectField("Month")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.month.choices = month_choices(utcnow().date())
+        if not self.is_submitted():
+            self.month.data = exports.previous_month()
+
+    def params(self):
+        """The export parameters as the service takes them."""
+        return {"month": self.month.data}
+
+
+def month_choices(today, count=MONTHS_OFFERED):
+    """Choices ('YYYY-MM', 'March 2026') from this month back `count` months."""
+    year, month = today.year, today.month
+    choices = []
+    for _ in range(count):
+        first = date(year, month, 1)
+        label = first.strftime("%B %Y") + (" (so far)" if not choices else "")
+        choices.append(SelectChoice(first.strftime("%Y-%m"), label))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return choices
+
+
+def _iso(day):
+    return day.isoformat() if day else None
+
+
+def job_status(job):
+    """What the progress poller needs to know about a job."""
+    data = {
+        "id": job.id,
+        "kind": job.kind.value,
+        "status": job.status.value,
+        "progress": job.progress,
+        "error": job.error,
+    }
+    if exports.has_file(job):
+        data["download_url"] = url_for("user.export_download", job_id=job.id)
+        data["download_label"] = download_label(job)
+    return data
+
+
+def download_label(job):
+    """'Download CSV' or 'Download PDF'."""
+    return f"Download {job.file_name.rsplit('.', 1)[-1].upper()}"
+
+
+def describe(job):
+    """What a job covers, in words: 'March 2026', '2026-01-01 to today', 'All time'."""
+    params = job.params or {}
+    if params.get("month"):
+        text = datetime.strptime(params["month"], "%Y-%m").strftime("%B %Y")
+    elif params.get("date_from") or params.get("date_to"):
+        text = f"{params.get('date_from') or 'the start'} to {params.get('date_to') or 'today'}"
+    else:
+        text = "All time"
+    if params.get("lot_id"):
+        text += f" · lot #{params['lot_id']}"
+    if params.get("status"):
+        text += f" · {params['status'].replace('_', ' ')}"
+    return text
+
+
+@bp.get("/exports", endpoint="exports")
+@auth_required("session")
+def exports_page():
+    """The driver's exports with their progress, and the forms to ask for new ones."""
+    return _page(HistoryCsvForm(prefix="csv"), ActivityPdfForm(prefix="pdf"))
+
+
+def _page(csv_form, pdf_form, status=200):
+    jobs = exports.jobs_of(current_user)
+    return render_template(
+        "user/exports.html",
+        jobs=jobs,
+        csv_form=csv_form,
+        pdf_form=pdf_form,
+        kind_labels=KIND_LABELS,
+        job_status=job_status,
+        describe=describe,
+        busy=any(job.status in UNFINISHED for job in jobs),
+    ), status
+
+
+@bp.post("/exports/csv")
+@auth_required("session")
+def request_csv():
+    """Queue a booking-history CSV."""
+    form = HistoryCsvForm(prefix="csv")
+    return _request(JobKind.BOOKINGS_CSV, form, form, ActivityPdfForm(prefix="pdf"))
+
+
+@bp.post("/exports/pdf")
+@auth_required("session")
+def request_pdf():
+    """Queue a monthly activity PDF."""
+    form = ActivityPdfForm(prefix="pdf")
+    return _request(JobKind.ACTIVITY_PDF, form, HistoryCsvForm(prefix="csv"), form)
+
+
+def _request(kind, form, csv_form, pdf_form):
+    """Validate the submitted form, queue the job and go back to the list (422 on errors)."""
+    if form.validate_on_submit():
+        try:
+            exports.request_export(current_user, kind, form.params())
+        except DomainError as exc:
+            show_error(form, exc)
+        else:
+            flash(
+                f"{KIND_LABELS[kind]} requested. It appears below when it is ready, "
+                "and we email it to you too.",
+                "success",
+            )
+            return redirect(url_for("user.exports"))
+    return _page(csv_form, pdf_form, status=422)
+
+
+def show_error(form, exc):
+    """Put a domain error next to the fields it names, or flash it."""
+    placed = False
+    for name, problems in exc.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, *problems]
+            placed = True
+    if not placed:
+        flash(exc.message, "error")
+
+
+@bp.get("/exports/<int:job_id>/status")
+@auth_required("session")
+def export_status(job_id):
+    """A job's status and progress as JSON, for the progress bar (404 if not yours)."""
+    return jsonify(job_status(exports.get_job(job_id, current_user)))
+
+
+@bp.get("/exports/<int:job_id>/download")
+@auth_required("session")
+def export_download(job_id):
+    """The finished file of one of your exports (404 if not yours, 409 if not ready)."""
+    job = exports.download_path(job_id, current_user)
+    return send_file(job.file_path, as_attachment=True, download_name=job.file_name, max_age=0)
