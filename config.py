@@ -75,7 +75,9 @@ class Config:
     SECURITY_TRACKABLE = True
     SECURITY_USERNAME_ENABLE = False
     SECURITY_EMAIL_VALIDATOR_ARGS = {"check_deliverability": False}
-    SECURITY_EMAIL_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "parkapp <no-reply@parkapp.local>")
+    SECURITY_EMAIL_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "parkapp <no-reply@parkapp.local>"
+    )
     SECURITY_POST_LOGIN_VIEW = "/"
     SECURITY_POST_REGISTER_VIEW = "/"
     SECURITY_POST_LOGOUT_VIEW = "/"
@@ -130,9 +132,14 @@ class Config:
         # Redis redelivers unacked tasks after this; keep it above the longest task and ETA.
         # Connecting to a down broker fails fast, so a request that enqueues does not hang
         # (its job row stays pending and the upkeep task dispatches it later).
-        "broker_transport_options": {"visibility_timeout": 7200, "max_retries": 1,
-                                     "interval_start": 0, "interval_step": 0.2}
-        if REDIS_URL else {},
+        "broker_transport_options": {
+            "visibility_timeout": 7200,
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.2,
+        }
+        if REDIS_URL
+        else {},
         "timezone": "UTC",
     }
 

@@ -13,8 +13,12 @@ def create_app(config_name=None, overrides=None):
     config = CONFIGS[config_name]
     if hasattr(config, "check"):
         config.check()
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                instance_path=str(INSTANCE_DIR))
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(INSTANCE_DIR),
+    )
     app.config.from_object(config)
     app.config.update(overrides or {})
     INSTANCE_DIR.mkdir(exist_ok=True)

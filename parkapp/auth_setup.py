@@ -21,12 +21,20 @@ def init_security(app):
     user_registered.connect(_give_driver_role, app)
     jwt.user_lookup_loader(_load_user)
     jwt.token_in_blocklist_loader(_is_revoked)
-    jwt.user_lookup_error_loader(lambda _h, _p: _jwt_error("Your account is not active.", "inactive_user"))
-    jwt.unauthorized_loader(lambda why: _jwt_error(f"Authentication required: {why}.", "unauthenticated"))
+    jwt.user_lookup_error_loader(
+        lambda _h, _p: _jwt_error("Your account is not active.", "inactive_user")
+    )
+    jwt.unauthorized_loader(
+        lambda why: _jwt_error(f"Authentication required: {why}.", "unauthenticated")
+    )
     jwt.invalid_token_loader(lambda why: _jwt_error(f"Invalid token: {why}.", "invalid_token"))
     jwt.expired_token_loader(lambda _h, _p: _jwt_error("The token has expired.", "token_expired"))
-    jwt.revoked_token_loader(lambda _h, _p: _jwt_error("The token has been revoked.", "token_revoked"))
-    jwt.needs_fresh_token_loader(lambda _h, _p: _jwt_error("A fresh token is required.", "fresh_token_required"))
+    jwt.revoked_token_loader(
+        lambda _h, _p: _jwt_error("The token has been revoked.", "token_revoked")
+    )
+    jwt.needs_fresh_token_loader(
+        lambda _h, _p: _jwt_error("A fresh token is required.", "fresh_token_required")
+    )
 
 
 def auth_rate_limit():
@@ -45,7 +53,9 @@ def _load_user(_header, payload):
 
 def _is_revoked(_header, payload):
     jtis = [payload["jti"]]
-    return db.session.scalar(db.select(RevokedToken.id).where(RevokedToken.jti.in_(jtis))) is not None
+    return (
+        db.session.scalar(db.select(RevokedToken.id).where(RevokedToken.jti.in_(jtis))) is not None
+    )
 
 
 def _unauthenticated(mechanisms, headers=None):

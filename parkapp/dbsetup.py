@@ -58,6 +58,9 @@ def write_transaction():
 def cache_config(app):
     """Redis-backed cache when REDIS_URL is set, else a per-process memory cache."""
     if app.config.get("REDIS_URL"):
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": app.config["REDIS_URL"],
-                "CACHE_KEY_PREFIX": "parkapp:"}
+        return {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": app.config["REDIS_URL"],
+            "CACHE_KEY_PREFIX": "parkapp:",
+        }
     return {"CACHE_TYPE": "SimpleCache"}

@@ -16,29 +16,78 @@ from parkapp.services.lots import LotInput, create_lot
 from parkapp.services.users import ensure_roles
 
 LOTS = [
-    (LotInput(name="Harbour Central Garage", address="12 Quay Street", city="Portsmouth",
-              latitude=50.7989, longitude=-1.0912, timezone="Europe/London", currency="GBP",
-              hourly_rate_cents=250, daily_max_cents=1800, grace_minutes=10),
-     [("Level 0", "A", SpotKind.STANDARD, 24), ("Level 0", "A", SpotKind.ACCESSIBLE, 4),
-      ("Level 1", "B", SpotKind.COMPACT, 12), ("Level 1", "EV", SpotKind.EV, 6),
-      ("Level 1", "M", SpotKind.MOTORCYCLE, 6)]),
-    (LotInput(name="Station Road Car Park", address="3 Station Road", city="Portsmouth",
-              latitude=50.7975, longitude=-1.0980, timezone="Europe/London", currency="GBP",
-              opens_at=time(6, 0), closes_at=time(23, 0), hourly_rate_cents=180,
-              daily_max_cents=1200, grace_minutes=15),
-     [("Ground", "North", SpotKind.STANDARD, 10), ("Ground", "North", SpotKind.ACCESSIBLE, 2),
-      ("Ground", "South", SpotKind.EV, 2), ("Ground", "South", SpotKind.MOTORCYCLE, 2)]),
-    (LotInput(name="Old Town Plaza Parking", address="88 Market Square", city="Bristol",
-              latitude=51.4545, longitude=-2.5879, timezone="Europe/London", currency="GBP",
-              hourly_rate_cents=300, daily_max_cents=2400, grace_minutes=10),
-     [("P1", "Red", SpotKind.STANDARD, 40), ("P1", "Red", SpotKind.ACCESSIBLE, 6),
-      ("P2", "Blue", SpotKind.COMPACT, 20), ("P2", "Green", SpotKind.EV, 10),
-      ("P2", "Green", SpotKind.MOTORCYCLE, 8), ("P3", "Roof", SpotKind.STANDARD, 30)]),
+    (
+        LotInput(
+            name="Harbour Central Garage",
+            address="12 Quay Street",
+            city="Portsmouth",
+            latitude=50.7989,
+            longitude=-1.0912,
+            timezone="Europe/London",
+            currency="GBP",
+            hourly_rate_cents=250,
+            daily_max_cents=1800,
+            grace_minutes=10,
+        ),
+        [
+            ("Level 0", "A", SpotKind.STANDARD, 24),
+            ("Level 0", "A", SpotKind.ACCESSIBLE, 4),
+            ("Level 1", "B", SpotKind.COMPACT, 12),
+            ("Level 1", "EV", SpotKind.EV, 6),
+            ("Level 1", "M", SpotKind.MOTORCYCLE, 6),
+        ],
+    ),
+    (
+        LotInput(
+            name="Station Road Car Park",
+            address="3 Station Road",
+            city="Portsmouth",
+            latitude=50.7975,
+            longitude=-1.0980,
+            timezone="Europe/London",
+            currency="GBP",
+            opens_at=time(6, 0),
+            closes_at=time(23, 0),
+            hourly_rate_cents=180,
+            daily_max_cents=1200,
+            grace_minutes=15,
+        ),
+        [
+            ("Ground", "North", SpotKind.STANDARD, 10),
+            ("Ground", "North", SpotKind.ACCESSIBLE, 2),
+            ("Ground", "South", SpotKind.EV, 2),
+            ("Ground", "South", SpotKind.MOTORCYCLE, 2),
+        ],
+    ),
+    (
+        LotInput(
+            name="Old Town Plaza Parking",
+            address="88 Market Square",
+            city="Bristol",
+            latitude=51.4545,
+            longitude=-2.5879,
+            timezone="Europe/London",
+            currency="GBP",
+            hourly_rate_cents=300,
+            daily_max_cents=2400,
+            grace_minutes=10,
+        ),
+        [
+            ("P1", "Red", SpotKind.STANDARD, 40),
+            ("P1", "Red", SpotKind.ACCESSIBLE, 6),
+            ("P2", "Blue", SpotKind.COMPACT, 20),
+            ("P2", "Green", SpotKind.EV, 10),
+            ("P2", "Green", SpotKind.MOTORCYCLE, 8),
+            ("P3", "Roof", SpotKind.STANDARD, 30),
+        ],
+    ),
 ]
 
-ACCOUNTS = [("admin@parkapp.example.com", "Avery Admin", "admin"),
-            ("operator@parkapp.example.com", "Oli Operator", "operator"),
-            ("driver@parkapp.example.com", "Dana Driver", "user")]
+ACCOUNTS = [
+    ("admin@parkapp.example.com", "Avery Admin", "admin"),
+    ("operator@parkapp.example.com", "Oli Operator", "operator"),
+    ("driver@parkapp.example.com", "Dana Driver", "user"),
+]
 
 
 def has_data():
@@ -55,8 +104,9 @@ def seed(seed_value=7):
         password = secrets.token_urlsafe(9)
         user = user_datastore.find_user(email=email)
         if user is None:
-            user = user_datastore.create_user(email=email, full_name=name,
-                                              password=hash_password(password), roles=[role])
+            user = user_datastore.create_user(
+                email=email, full_name=name, password=hash_password(password), roles=[role]
+            )
         else:
             user.password = hash_password(password)
         users.append(user)
@@ -64,10 +114,17 @@ def seed(seed_value=7):
     db.session.commit()
     lots = [_make_lot(data, layout) for data, layout in LOTS]
     driver = users[2]
-    vehicles = [Vehicle(user_id=driver.id, plate="AB12CDE", make="Volkswagen", model="Golf",
-                        colour="Blue"),
-                Vehicle(user_id=driver.id, plate="EV70LTY", make="Nissan", model="Leaf",
-                        colour="White", is_ev=True)]
+    vehicles = [
+        Vehicle(user_id=driver.id, plate="AB12CDE", make="Volkswagen", model="Golf", colour="Blue"),
+        Vehicle(
+            user_id=driver.id,
+            plate="EV70LTY",
+            make="Nissan",
+            model="Leaf",
+            colour="White",
+            is_ev=True,
+        ),
+    ]
     db.session.add_all(vehicles)
     db.session.commit()
     _history(rng, lots, driver, vehicles)
@@ -94,8 +151,9 @@ def _history(rng, lots, driver, vehicles, days=21):
                     break
                 own = rng.random() < 0.08
                 plate = rng.choice(vehicles).plate if own else _random_plate(rng)
-                _past_booking(rng, lot, spot, cursor, cursor + length,
-                              driver if own else None, plate)
+                _past_booking(
+                    rng, lot, spot, cursor, cursor + length, driver if own else None, plate
+                )
                 cursor += length
     db.session.commit()
 
@@ -103,19 +161,34 @@ def _history(rng, lots, driver, vehicles, days=21):
 def _past_booking(rng, lot, spot, starts_at, ends_at, user, plate):
     cancelled = rng.random() < 0.05
     price = pricing.quote(lot, spot.kind, None, starts_at, ends_at).total_cents
-    db.session.add(Booking(
-        lot_id=lot.id, spot_id=spot.id, user_id=user.id if user else None, plate=plate,
-        source=BookingSource.WEB if user else BookingSource.GATE,
-        status=BookingStatus.CANCELLED if cancelled else BookingStatus.COMPLETED,
-        starts_at=starts_at, ends_at=ends_at, booked_ends_at=ends_at,
-        checked_in_at=None if cancelled else starts_at,
-        released_at=None if cancelled else ends_at,
-        cancelled_at=starts_at - timedelta(hours=2) if cancelled else None,
-        confirmation_code=new_code(), price_cents=None if cancelled else price,
-        quoted_cents=price, currency=lot.currency, created_at=starts_at - timedelta(hours=3)))
+    db.session.add(
+        Booking(
+            lot_id=lot.id,
+            spot_id=spot.id,
+            user_id=user.id if user else None,
+            plate=plate,
+            source=BookingSource.WEB if user else BookingSource.GATE,
+            status=BookingStatus.CANCELLED if cancelled else BookingStatus.COMPLETED,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            booked_ends_at=ends_at,
+            checked_in_at=None if cancelled else starts_at,
+            released_at=None if cancelled else ends_at,
+            cancelled_at=starts_at - timedelta(hours=2) if cancelled else None,
+            confirmation_code=new_code(),
+            price_cents=None if cancelled else price,
+            quoted_cents=price,
+            currency=lot.currency,
+            created_at=starts_at - timedelta(hours=3),
+        )
+    )
 
 
 def _random_plate(rng):
     letters = "ABCDEFGHJKLMNOPRSTUVWXY"
-    return (rng.choice(letters) + rng.choice(letters) + f"{rng.randint(10, 99)}"
-            + "".join(rng.choice(letters) for _ in range(3)))
+    return (
+        rng.choice(letters)
+        + rng.choice(letters)
+        + f"{rng.randint(10, 99)}"
+        + "".join(rng.choice(letters) for _ in range(3))
+    )

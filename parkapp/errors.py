@@ -6,9 +6,20 @@ from werkzeug.exceptions import HTTPException
 from parkapp.extensions import db
 from parkapp.services.exceptions import DomainError
 
-CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",
-         422: "invalid", 429: "rate_limited", 500: "server_error", 503: "unavailable"}
+CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media",
+    422: "invalid",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
 
 
 def wants_json():
@@ -16,7 +27,10 @@ def wants_json():
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def error_body(status, message, code=None, errors=None):
@@ -29,7 +43,9 @@ def respond(status, message, code=None, errors=None, headers=None):
     if wants_json():
         response = jsonify(error_body(status, message, code, errors))
     else:
-        template = f"errors/{status}.html" if status in (403, 404, 429, 500) else "errors/generic.html"
+        template = (
+            f"errors/{status}.html" if status in (403, 404, 429, 500) else "errors/generic.html"
+        )
         response = render_template(template, status=status, message=message, errors=errors or {})
     return response, status, headers or {}
 
@@ -51,7 +67,9 @@ def register(app):
             headers["Allow"] = exc.get_response().headers["Allow"]
         message = exc.description or exc.name
         data = getattr(exc, "data", None) or {}
-        return respond(exc.code, data.get("message", message), data.get("code"), data.get("errors"), headers)
+        return respond(
+            exc.code, data.get("message", message), data.get("code"), data.get("errors"), headers
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -93,8 +93,10 @@ class FreshGlobalsClient(FlaskClient):
 @pytest.fixture(scope="session")
 def app(smtp_server):
     """The application, with the schema migrated once for the whole session."""
-    app = create_app("testing", {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
-                                 "MAIL_SUPPRESS_SEND": False})
+    app = create_app(
+        "testing",
+        {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port, "MAIL_SUPPRESS_SEND": False},
+    )
     app.test_client_class = FreshGlobalsClient
     with app.app_context():
         _reset_schema(app)
@@ -158,8 +160,12 @@ def make_user(password_hash):
         counter["n"] += 1
         ensure_roles()
         user = user_datastore.create_user(
-            email=email or f"user{counter['n']}@example.com", password=password_hash,
-            full_name=full_name, roles=list(roles), active=active)
+            email=email or f"user{counter['n']}@example.com",
+            password=password_hash,
+            full_name=full_name,
+            roles=list(roles),
+            active=active,
+        )
         db.session.commit()
         return user
 
@@ -188,13 +194,23 @@ def make_lot():
 
     def make(spots=None, **fields):
         counter["n"] += 1
-        values = {"name": f"Test Lot {counter['n']}", "city": "Testville", "latitude": 51.5,
-                  "longitude": -0.12, "timezone": "Europe/London", "currency": "GBP",
-                  "hourly_rate_cents": 200, "daily_max_cents": 1500, "grace_minutes": 10}
+        values = {
+            "name": f"Test Lot {counter['n']}",
+            "city": "Testville",
+            "latitude": 51.5,
+            "longitude": -0.12,
+            "timezone": "Europe/London",
+            "currency": "GBP",
+            "hourly_rate_cents": 200,
+            "daily_max_cents": 1500,
+            "grace_minutes": 10,
+        }
         values.update(fields)
         lot = create_lot(LotInput(**values))
         for kind, count in (spots or {"standard": 2}).items():
-            spot_service.create_spots(lot, count, kind, "L1", "A", label_prefix=f"{kind[:2].upper()}")
+            spot_service.create_spots(
+                lot, count, kind, "L1", "A", label_prefix=f"{kind[:2].upper()}"
+            )
         return db.session.get(Lot, lot.id)
 
     return make
@@ -212,14 +228,17 @@ class AuthActions:
         self._client = client
 
     def login(self, email="driver@example.com", password=PASSWORD):
-        return self._client.post("/login", data={"email": email, "password": password},
-                                 follow_redirects=True)
+        return self._client.post(
+            "/login", data={"email": email, "password": password}, follow_redirects=True
+        )
 
     def logout(self):
         return self._client.post("/logout", follow_redirects=True)
 
     def tokens(self, email="driver@example.com", password=PASSWORD):
-        response = self._client.post("/api/v1/auth/token", json={"email": email, "password": password})
+        response = self._client.post(
+            "/api/v1/auth/token", json={"email": email, "password": password}
+        )
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 

@@ -23,7 +23,11 @@ def test_register_creates_a_driver(client):
     assert response.status_code == 201
     body = response.get_json()
     assert (body["email"], body["full_name"], body["roles"], body["active"]) == (
-        "new@example.com", "Nora New", ["user"], True)
+        "new@example.com",
+        "Nora New",
+        ["user"],
+        True,
+    )
     assert "password" not in body
     assert db.session.scalar(db.select(User).filter_by(email="new@example.com")) is not None
 
@@ -34,10 +38,16 @@ def test_register_refuses_a_taken_email_with_409(client, driver):
     assert response.get_json()["code"] == "email_taken"
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"password": "short"}, "password"), ({"password": 1234567890123}, "password"),
-    ({"email": "not-an-email"}, "email"), ({"full_name": ""}, "full_name"), ({"email": None}, "email"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"password": "short"}, "password"),
+        ({"password": 1234567890123}, "password"),
+        ({"email": "not-an-email"}, "email"),
+        ({"full_name": ""}, "full_name"),
+        ({"email": None}, "email"),
+    ],
+)
 def test_register_rejects_weak_passwords_and_bad_fields_with_422(client, fields, field):
     response = register(client, **fields)
     assert response.status_code == 422
@@ -47,7 +57,9 @@ def test_register_rejects_weak_passwords_and_bad_fields_with_422(client, fields,
 
 def test_a_registered_driver_gets_tokens_and_sees_themselves(client):
     register(client)
-    response = client.post(f"{API}/auth/token", json={"email": "new@example.com", "password": PASSWORD})
+    response = client.post(
+        f"{API}/auth/token", json={"email": "new@example.com", "password": PASSWORD}
+    )
     assert response.status_code == 200
     pair = response.get_json()
     assert pair["token_type"] == "Bearer" and pair["expires_in"] == 15 * 60
@@ -55,9 +67,13 @@ def test_a_registered_driver_gets_tokens_and_sees_themselves(client):
     assert me.status_code == 200 and me.get_json()["email"] == "new@example.com"
 
 
-@pytest.mark.parametrize("email, password", [
-    ("driver@example.com", "wrong-password-123"), ("nobody@example.com", PASSWORD),
-])
+@pytest.mark.parametrize(
+    "email, password",
+    [
+        ("driver@example.com", "wrong-password-123"),
+        ("nobody@example.com", PASSWORD),
+    ],
+)
 def test_bad_credentials_are_401(client, driver, email, password):
     response = client.post(f"{API}/auth/token", json={"email": email, "password": password})
     assert response.status_code == 401
@@ -74,7 +90,9 @@ def test_refresh_rotates_the_pair_and_the_old_refresh_token_stops_working(client
     reused = client.post(f"{API}/auth/refresh", headers=bearer(old["refresh_token"]))
     assert reused.status_code == 401
     assert reused.get_json()["code"] == "token_revoked"
-    assert client.post(f"{API}/auth/refresh", headers=bearer(new["refresh_token"])).status_code == 200
+    assert (
+        client.post(f"{API}/auth/refresh", headers=bearer(new["refresh_token"])).status_code == 200
+    )
 
 
 def test_an_access_token_cannot_refresh(client, auth, driver):
@@ -86,10 +104,14 @@ def test_an_access_token_cannot_refresh(client, auth, driver):
 
 def test_logout_revokes_the_access_and_the_refresh_token(client, auth, driver):
     pair = auth.tokens()
-    assert client.post(f"{API}/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
-    for response in (client.get(f"{API}/auth/me", headers=bearer(pair["access_token"])),
-                     client.get(f"{API}/vehicles", headers=bearer(pair["access_token"])),
-                     client.post(f"{API}/auth/refresh", headers=bearer(pair["refresh_token"]))):
+    assert (
+        client.post(f"{API}/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
+    )
+    for response in (
+        client.get(f"{API}/auth/me", headers=bearer(pair["access_token"])),
+        client.get(f"{API}/vehicles", headers=bearer(pair["access_token"])),
+        client.post(f"{API}/auth/refresh", headers=bearer(pair["refresh_token"])),
+    ):
         assert response.status_code == 401
         assert response.get_json()["code"] == "token_revoked"
 
@@ -101,12 +123,16 @@ def test_a_deactivated_users_tokens_stop_working(client, auth, driver):
     response = client.get(f"{API}/vehicles", headers=bearer(pair["access_token"]))
     assert response.status_code == 401
     assert response.get_json()["code"] == "inactive_user"
-    assert client.post(f"{API}/auth/refresh", headers=bearer(pair["refresh_token"])).status_code == 401
+    assert (
+        client.post(f"{API}/auth/refresh", headers=bearer(pair["refresh_token"])).status_code == 401
+    )
     denied = client.post(f"{API}/auth/token", json={"email": driver.email, "password": PASSWORD})
     assert denied.status_code == 401
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer junk"}, {"Authorization": "Basic abc"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer junk"}, {"Authorization": "Basic abc"}]
+)
 def test_missing_or_invalid_tokens_are_401_with_the_error_body(client, headers):
     response = client.get(f"{API}/auth/me", headers=headers)
     assert response.status_code == 401
@@ -116,6 +142,9 @@ def test_missing_or_invalid_tokens_are_401_with_the_error_body(client, headers):
 def test_a_token_signed_with_another_key_is_401(client, driver):
     import jwt as pyjwt
 
-    forged = pyjwt.encode({"sub": driver.fs_uniquifier, "type": "access", "jti": "x", "fresh": False},
-                          "not-the-secret-key-but-long-enough-32b", algorithm="HS256")
+    forged = pyjwt.encode(
+        {"sub": driver.fs_uniquifier, "type": "access", "jti": "x", "fresh": False},
+        "not-the-secret-key-but-long-enough-32b",
+        algorithm="HS256",
+    )
     assert client.get(f"{API}/auth/me", headers=bearer(forged)).status_code == 401

@@ -14,20 +14,42 @@ HUGE_ID = 99999999999999999999
 
 # API.md's core operations that this part of the API implements.
 CONTRACT = {
-    "/auth/register": {"post"}, "/auth/token": {"post"}, "/auth/refresh": {"post"},
-    "/auth/logout": {"post"}, "/auth/me": {"get"},
-    "/lots": {"get", "post"}, "/lots/{lot_id}": {"get", "patch", "delete"},
-    "/lots/{lot_id}/spots": {"get", "post"}, "/spots/{spot_id}": {"patch", "delete"},
-    "/vehicles": {"get", "post"}, "/vehicles/{vehicle_id}": {"get", "patch", "delete"},
-    "/quotes": {"post"}, "/bookings": {"get", "post"}, "/bookings/{booking_id}": {"get"},
-    "/bookings/by-code/{code}": {"get"}, "/bookings/{booking_id}/check-in": {"post"},
-    "/bookings/{booking_id}/release": {"post"}, "/bookings/{booking_id}/cancel": {"post"},
+    "/auth/register": {"post"},
+    "/auth/token": {"post"},
+    "/auth/refresh": {"post"},
+    "/auth/logout": {"post"},
+    "/auth/me": {"get"},
+    "/lots": {"get", "post"},
+    "/lots/{lot_id}": {"get", "patch", "delete"},
+    "/lots/{lot_id}/spots": {"get", "post"},
+    "/spots/{spot_id}": {"patch", "delete"},
+    "/vehicles": {"get", "post"},
+    "/vehicles/{vehicle_id}": {"get", "patch", "delete"},
+    "/quotes": {"post"},
+    "/bookings": {"get", "post"},
+    "/bookings/{booking_id}": {"get"},
+    "/bookings/by-code/{code}": {"get"},
+    "/bookings/{booking_id}/check-in": {"post"},
+    "/bookings/{booking_id}/release": {"post"},
+    "/bookings/{booking_id}/cancel": {"post"},
     "/reports/dashboard": {"get"},
 }
-PUBLIC = {("/lots", "get"), ("/lots/{lot_id}", "get"), ("/lots/{lot_id}/spots", "get"),
-          ("/quotes", "post"), ("/auth/register", "post"), ("/auth/token", "post")}
-PY_TYPES = {"integer": int, "number": (int, float), "string": str, "boolean": bool,
-            "object": dict, "array": list}
+PUBLIC = {
+    ("/lots", "get"),
+    ("/lots/{lot_id}", "get"),
+    ("/lots/{lot_id}/spots", "get"),
+    ("/quotes", "post"),
+    ("/auth/register", "post"),
+    ("/auth/token", "post"),
+}
+PY_TYPES = {
+    "integer": int,
+    "number": (int, float),
+    "string": str,
+    "boolean": bool,
+    "object": dict,
+    "array": list,
+}
 
 
 @pytest.fixture
@@ -71,8 +93,11 @@ def conforms(spec, schema, value, where="body"):
     kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
     kinds = [kind for kind in kinds if kind != "null"]
     if kinds:
-        assert any(isinstance(value, PY_TYPES[kind]) and not (kind in ("integer", "number") and isinstance(value, bool))
-                   for kind in kinds), f"{where}: {value!r} is not {kinds}"
+        assert any(
+            isinstance(value, PY_TYPES[kind])
+            and not (kind in ("integer", "number") and isinstance(value, bool))
+            for kind in kinds
+        ), f"{where}: {value!r} is not {kinds}"
     if isinstance(value, list) and "items" in schema:
         for n, item in enumerate(value):
             conforms(spec, schema["items"], item, f"{where}[{n}]")
@@ -85,8 +110,10 @@ def assert_error_body(response):
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["code"], str) and re.fullmatch(r"[a-z_]+", body["code"])
     assert isinstance(body["errors"], dict)
-    assert all(isinstance(problems, list) and all(isinstance(p, str) for p in problems)
-               for problems in body["errors"].values())
+    assert all(
+        isinstance(problems, list) and all(isinstance(p, str) for p in problems)
+        for problems in body["errors"].values()
+    )
 
 
 class Caller:
@@ -113,12 +140,15 @@ class Caller:
 
 # -- the spec -------------------------------------------------------------------------------
 
+
 def test_the_spec_lists_every_operation_of_the_contract(spec):
     listed = {}
     for path, method, _ in operations(spec):
         listed.setdefault(path, set()).add(method)
     for path, methods in CONTRACT.items():
-        assert methods <= listed.get(path, set()), f"{path} lacks {methods - listed.get(path, set())}"
+        assert methods <= listed.get(path, set()), (
+            f"{path} lacks {methods - listed.get(path, set())}"
+        )
 
 
 def test_every_operation_is_summarised_and_documents_its_errors(spec):
@@ -130,7 +160,9 @@ def test_every_operation_is_summarised_and_documents_its_errors(spec):
         assert any(code.startswith("2") for code in responses), f"{method} {path}"
         for code, response in responses.items():
             if code.startswith("4"):
-                assert response["schema"] == {"$ref": "#/definitions/Error"}, f"{method} {path} {code}"
+                assert response["schema"] == {"$ref": "#/definitions/Error"}, (
+                    f"{method} {path} {code}"
+                )
         if (path, method) not in PUBLIC:
             assert "401" in responses, f"{method} {path} does not document 401"
             assert operation.get("security") != [], f"{method} {path} claims to be public"
@@ -138,7 +170,9 @@ def test_every_operation_is_summarised_and_documents_its_errors(spec):
 
 def test_request_bodies_are_documented_models(spec):
     for path, method, operation in operations(spec):
-        if method in ("post", "patch") and path.startswith(("/lots", "/spots", "/vehicles", "/quotes")):
+        if method in ("post", "patch") and path.startswith(
+            ("/lots", "/spots", "/vehicles", "/quotes")
+        ):
             bodies = [p for p in operation.get("parameters", []) if p["in"] == "body"]
             if path.endswith(("/check-in", "/release", "/cancel")):
                 continue
@@ -147,7 +181,10 @@ def test_request_bodies_are_documented_models(spec):
 
 # -- responses match the documented models --------------------------------------------------
 
-def test_a_whole_session_answers_as_documented(client, spec, auth, admin, operator, make_user, make_lot):
+
+def test_a_whole_session_answers_as_documented(
+    client, spec, auth, admin, operator, make_user, make_lot
+):
     lot = make_lot(spots={"standard": 2, "ev": 1})
     admin_call = Caller(client, spec, auth.headers(admin.email))
     driver = make_user(email="driver@example.com")
@@ -158,20 +195,41 @@ def test_a_whole_session_answers_as_documented(client, spec, auth, admin, operat
 
     # lots and spots
     anonymous("get", "/lots", 200, query_string={"lat": 51.5, "lon": -0.1})
-    anonymous("get", "/lots", 200, query_string={"starts_at": iso(hours_from_now(1)), "spot_kind": "ev"})
+    anonymous(
+        "get", "/lots", 200, query_string={"starts_at": iso(hours_from_now(1)), "spot_kind": "ev"}
+    )
     anonymous("get", "/lots", 422, query_string={"lat": 51.5})
     anonymous("get", "/lots/{lot_id}", 200, ids)
     anonymous("get", "/lots/{lot_id}", 404, {"lot_id": 424242})
     anonymous("get", "/lots/{lot_id}/spots", 200, ids)
     anonymous("post", "/lots", 401, json={"name": "Nope"})
     call("post", "/lots", 403, json={"name": "Nope"})
-    made = admin_call("post", "/lots", 201, json={"name": "New", "opens_at": "06:00", "closes_at": "23:00"})
+    made = admin_call(
+        "post", "/lots", 201, json={"name": "New", "opens_at": "06:00", "closes_at": "23:00"}
+    )
     admin_call("post", "/lots", 409, json={"name": "new"})
     admin_call("post", "/lots", 422, json={"name": 5})
-    admin_call("patch", "/lots/{lot_id}", 200, {"lot_id": made["id"]}, json={"latitude": 1.5, "longitude": 2})
-    new_spots = admin_call("post", "/lots/{lot_id}/spots", 201, {"lot_id": made["id"]},
-                           json={"count": 2, "kind": "compact"})
-    admin_call("patch", "/spots/{spot_id}", 200, {"spot_id": new_spots[0]["id"]}, json={"status": "maintenance"})
+    admin_call(
+        "patch",
+        "/lots/{lot_id}",
+        200,
+        {"lot_id": made["id"]},
+        json={"latitude": 1.5, "longitude": 2},
+    )
+    new_spots = admin_call(
+        "post",
+        "/lots/{lot_id}/spots",
+        201,
+        {"lot_id": made["id"]},
+        json={"count": 2, "kind": "compact"},
+    )
+    admin_call(
+        "patch",
+        "/spots/{spot_id}",
+        200,
+        {"spot_id": new_spots[0]["id"]},
+        json={"status": "maintenance"},
+    )
     admin_call("delete", "/spots/{spot_id}", 204, {"spot_id": new_spots[1]["id"]})
     admin_call("delete", "/lots/{lot_id}", 204, {"lot_id": made["id"]})
 
@@ -180,24 +238,40 @@ def test_a_whole_session_answers_as_documented(client, spec, auth, admin, operat
     call("post", "/vehicles", 409, json={"plate": "AB12CDE"})
     call("get", "/vehicles", 200)
     call("get", "/vehicles/{vehicle_id}", 200, {"vehicle_id": vehicle["id"]})
-    call("patch", "/vehicles/{vehicle_id}", 200, {"vehicle_id": vehicle["id"]}, json={"make": "Kia"})
+    call(
+        "patch", "/vehicles/{vehicle_id}", 200, {"vehicle_id": vehicle["id"]}, json={"make": "Kia"}
+    )
     stranger("get", "/vehicles/{vehicle_id}", 404, {"vehicle_id": vehicle["id"]})
 
     # quotes and bookings
-    stay = {"lot_id": lot.id, "starts_at": iso(hours_from_now(2)), "ends_at": iso(hours_from_now(4))}
+    stay = {
+        "lot_id": lot.id,
+        "starts_at": iso(hours_from_now(2)),
+        "ends_at": iso(hours_from_now(4)),
+    }
     anonymous("post", "/quotes", 200, json=stay)
     anonymous("post", "/quotes", 422, json={**stay, "ends_at": stay["starts_at"]})
     reserved = call("post", "/bookings", 201, json={**stay, "vehicle_plate": "AB12CDE"})
     call("post", "/bookings", 409, json={**stay, "vehicle_plate": "AB12CDE"})
     start = (utcnow() - timedelta(seconds=20)).replace(microsecond=0)
-    soon = call("post", "/bookings", 201, json={"lot_id": lot.id, "vehicle_plate": "CD34EFG",
-                                                "starts_at": iso(start), "ends_at": iso(start + timedelta(hours=1))})
+    soon = call(
+        "post",
+        "/bookings",
+        201,
+        json={
+            "lot_id": lot.id,
+            "vehicle_plate": "CD34EFG",
+            "starts_at": iso(start),
+            "ends_at": iso(start + timedelta(hours=1)),
+        },
+    )
     call("get", "/bookings", 200)
     admin_call("get", "/bookings", 200, query_string={"status": "reserved"})
     call("get", "/bookings/{booking_id}", 200, {"booking_id": reserved["id"]})
     stranger("get", "/bookings/{booking_id}", 404, {"booking_id": reserved["id"]})
     Caller(client, spec, auth.headers(operator.email))(
-        "get", "/bookings/by-code/{code}", 200, {"code": reserved["confirmation_code"]})
+        "get", "/bookings/by-code/{code}", 200, {"code": reserved["confirmation_code"]}
+    )
     call("post", "/bookings/{booking_id}/check-in", 409, {"booking_id": reserved["id"]})
     call("post", "/bookings/{booking_id}/check-in", 200, {"booking_id": soon["id"]})
     call("post", "/bookings/{booking_id}/release", 200, {"booking_id": soon["id"]})
@@ -211,10 +285,13 @@ def test_a_whole_session_answers_as_documented(client, spec, auth, admin, operat
 
 # -- errors ---------------------------------------------------------------------------------
 
+
 def test_framework_errors_have_the_error_body_too(client, auth, driver):
     headers = auth.headers(driver.email)
     for response in (
-        client.post(f"{API}/bookings", data="{not json", content_type="application/json", headers=headers),
+        client.post(
+            f"{API}/bookings", data="{not json", content_type="application/json", headers=headers
+        ),
         client.post(f"{API}/bookings", data="plate=AB12", headers=headers),  # not JSON at all
         client.put(f"{API}/lots"),
         client.get(f"{API}/no-such-thing"),
@@ -222,8 +299,12 @@ def test_framework_errors_have_the_error_body_too(client, auth, driver):
         client.post(f"{API}/bookings", json=[], headers=headers),
     ):
         assert_error_body(response)
-    assert client.post(f"{API}/bookings", data="{not json", content_type="application/json",
-                       headers=headers).status_code == 400
+    assert (
+        client.post(
+            f"{API}/bookings", data="{not json", content_type="application/json", headers=headers
+        ).status_code
+        == 400
+    )
 
 
 def test_an_enormous_id_is_404_on_every_path(client, spec, auth, admin):
@@ -239,8 +320,21 @@ def test_an_enormous_id_is_404_on_every_path(client, spec, auth, admin):
 
 # -- no input gives a 500 -------------------------------------------------------------------
 
-WRONG_VALUES = [None, True, -1, 10**30, 1.5, float("nan"), "", "x" * 3000, "nul\x00", "2030-01-01T10:00:00",
-                "9999-12-31T23:59:59-12:00", [], {"a": 1}]
+WRONG_VALUES = [
+    None,
+    True,
+    -1,
+    10**30,
+    1.5,
+    float("nan"),
+    "",
+    "x" * 3000,
+    "nul\x00",
+    "2030-01-01T10:00:00",
+    "9999-12-31T23:59:59-12:00",
+    [],
+    {"a": 1},
+]
 
 
 def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, auth, admin, make_lot):
@@ -248,9 +342,17 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, aut
     headers = auth.headers(admin.email)
     vehicle = client.post(f"{API}/vehicles", json={"plate": "AD12MIN"}, headers=headers).get_json()
     ids = {"lot_id": lot.id, "spot_id": lot.spots[0].id, "vehicle_id": vehicle["id"]}
-    valid = {"lot_id": lot.id, "vehicle_plate": "AB12CDE", "plate": "XY12ZZZ", "name": "Fuzz",
-             "count": 1, "kind": "standard", "status": "active",
-             "starts_at": iso(hours_from_now(2)), "ends_at": iso(hours_from_now(3))}
+    valid = {
+        "lot_id": lot.id,
+        "vehicle_plate": "AB12CDE",
+        "plate": "XY12ZZZ",
+        "name": "Fuzz",
+        "count": 1,
+        "kind": "standard",
+        "status": "active",
+        "starts_at": iso(hours_from_now(2)),
+        "ends_at": iso(hours_from_now(3)),
+    }
     for path, method, operation in operations(spec):
         bodies = [p for p in operation.get("parameters", []) if p["in"] == "body"]
         if not bodies or path.startswith("/auth"):
@@ -260,13 +362,20 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, aut
         base = {name: valid[name] for name in fields if name in valid}
         for name in fields:
             for value in WRONG_VALUES:
-                response = client.open(url, method=method.upper(), json={**base, name: value}, headers=headers)
+                response = client.open(
+                    url, method=method.upper(), json={**base, name: value}, headers=headers
+                )
                 assert response.status_code < 500, (method, path, name, value, response.get_json())
                 if response.status_code >= 400:
                     assert_error_body(response)
         for body in ("[]", '"text"', "0", "null", "NaN", "{"):
-            response = client.open(url, method=method.upper(), data=body,
-                                   content_type="application/json", headers=headers)
+            response = client.open(
+                url,
+                method=method.upper(),
+                data=body,
+                content_type="application/json",
+                headers=headers,
+            )
             assert response.status_code in (400, 422), (method, path, body)
             assert_error_body(response)
 
@@ -284,7 +393,12 @@ def test_junk_query_parameters_never_give_a_server_error(client, spec, auth, adm
         for name in names:
             for value in JUNK_QUERY:
                 response = client.get(url, query_string={name: value}, headers=headers)
-                assert response.status_code in (200, 403, 422), (path, name, value, response.get_json())
+                assert response.status_code in (200, 403, 422), (
+                    path,
+                    name,
+                    value,
+                    response.get_json(),
+                )
     for junk in ("%00", "é", "a" * 500, "AB CD"):
         response = client.get(f"{API}/bookings/by-code/{junk}", headers=headers)
         assert response.status_code == 404

@@ -24,21 +24,39 @@ def admin_headers(auth, admin):
 
 def book(client, headers, lot, **fields):
     """POST /bookings with a reservation two hours ahead unless fields say otherwise."""
-    body = {"lot_id": lot.id, "vehicle_plate": "AB12CDE", "starts_at": iso(hours_from_now(2)),
-            "ends_at": iso(hours_from_now(4)), **fields}
-    response = client.post(f"{API}/bookings", json={k: v for k, v in body.items() if v is not None},
-                           headers=headers)
+    body = {
+        "lot_id": lot.id,
+        "vehicle_plate": "AB12CDE",
+        "starts_at": iso(hours_from_now(2)),
+        "ends_at": iso(hours_from_now(4)),
+        **fields,
+    }
+    response = client.post(
+        f"{API}/bookings", json={k: v for k, v in body.items() if v is not None}, headers=headers
+    )
     return response
 
 
 def new_lot_body(**fields):
-    return {"name": "Harbour Car Park", "address": "1 Quay St", "city": "Portsmouth",
-            "latitude": 50.8, "longitude": -1.1, "timezone": "Europe/London", "currency": "GBP",
-            "hourly_rate_cents": 300, "daily_max_cents": 2000, "grace_minutes": 15,
-            "opens_at": "07:00", "closes_at": "22:30", **fields}
+    return {
+        "name": "Harbour Car Park",
+        "address": "1 Quay St",
+        "city": "Portsmouth",
+        "latitude": 50.8,
+        "longitude": -1.1,
+        "timezone": "Europe/London",
+        "currency": "GBP",
+        "hourly_rate_cents": 300,
+        "daily_max_cents": 2000,
+        "grace_minutes": 15,
+        "opens_at": "07:00",
+        "closes_at": "22:30",
+        **fields,
+    }
 
 
 # -- GET /lots --------------------------------------------------------------------------------
+
 
 def test_lot_list_is_public_paginated_and_shows_rates_hours_and_spots_free_now(client, make_lot):
     make_lot(name="Alpha", spots={"standard": 3, "ev": 1})
@@ -82,11 +100,19 @@ def test_lot_list_by_position_is_sorted_by_distance_within_the_radius(client, ma
     assert items[0]["distance_km"] < 1 < items[1]["distance_km"] < 20
 
 
-@pytest.mark.parametrize("query, field", [
-    ("lat=51.5", "lon"), ("lon=-0.1", "lat"), ("radius_km=5", "radius_km"), ("lat=95&lon=0", "lat"),
-    ("lat=north&lon=0", "lat"), ("spot_kind=hovercraft", "spot_kind"), ("page=0", "page"),
-    ("per_page=1000", "per_page"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("lat=51.5", "lon"),
+        ("lon=-0.1", "lat"),
+        ("radius_km=5", "radius_km"),
+        ("lat=95&lon=0", "lat"),
+        ("lat=north&lon=0", "lat"),
+        ("spot_kind=hovercraft", "spot_kind"),
+        ("page=0", "page"),
+        ("per_page=1000", "per_page"),
+    ],
+)
 def test_lot_list_rejects_bad_filters_with_422(client, query, field):
     response = client.get(f"{API}/lots?{query}")
     assert response.status_code == 422
@@ -96,22 +122,35 @@ def test_lot_list_rejects_bad_filters_with_422(client, query, field):
 def test_lot_list_counts_free_spots_for_an_interval(client, make_lot, driver_headers):
     lot = make_lot(spots={"standard": 2})
     start, end = hours_from_now(2), hours_from_now(4)
-    assert book(client, driver_headers, lot, starts_at=iso(start), ends_at=iso(end)).status_code == 201
-    during = client.get(f"{API}/lots", query_string={"starts_at": iso(start + timedelta(hours=1)),
-                                                     "ends_at": iso(end + timedelta(hours=1))})
+    assert (
+        book(client, driver_headers, lot, starts_at=iso(start), ends_at=iso(end)).status_code == 201
+    )
+    during = client.get(
+        f"{API}/lots",
+        query_string={
+            "starts_at": iso(start + timedelta(hours=1)),
+            "ends_at": iso(end + timedelta(hours=1)),
+        },
+    )
     [item] = during.get_json()["items"]
     assert item["available"] == 1 and "available_now" not in item
-    after = client.get(f"{API}/lots", query_string={"starts_at": iso(end), "ends_at": iso(end + timedelta(hours=1))})
+    after = client.get(
+        f"{API}/lots",
+        query_string={"starts_at": iso(end), "ends_at": iso(end + timedelta(hours=1))},
+    )
     assert after.get_json()["items"][0]["available"] == 2
 
 
-@pytest.mark.parametrize("starts, ends, field", [
-    ("2030-01-01T10:00:00", "2030-01-01T12:00:00+00:00", "starts_at"),
-    ("2030-01-01T10:00:00Z", "2030-01-01T09:00:00Z", "ends_at"),
-    (None, "2030-01-01T09:00:00Z", "starts_at"),
-    ("yesterday", None, "starts_at"),
-    ("9999-12-31T23:00:00-05:00", None, "starts_at"),
-])
+@pytest.mark.parametrize(
+    "starts, ends, field",
+    [
+        ("2030-01-01T10:00:00", "2030-01-01T12:00:00+00:00", "starts_at"),
+        ("2030-01-01T10:00:00Z", "2030-01-01T09:00:00Z", "ends_at"),
+        (None, "2030-01-01T09:00:00Z", "starts_at"),
+        ("yesterday", None, "starts_at"),
+        ("9999-12-31T23:00:00-05:00", None, "starts_at"),
+    ],
+)
 def test_lot_list_rejects_a_bad_interval_with_422(client, starts, ends, field):
     query = {k: v for k, v in {"starts_at": starts, "ends_at": ends}.items() if v}
     response = client.get(f"{API}/lots", query_string=query)
@@ -125,25 +164,34 @@ def test_lot_list_counts_only_the_asked_spot_kind(client, make_lot):
     assert (item["total_spots"], item["available_now"]) == (2, 2)
 
 
-def test_deactivated_lots_are_listed_only_for_admins_who_ask(client, make_lot, admin_headers,
-                                                            driver_headers):
+def test_deactivated_lots_are_listed_only_for_admins_who_ask(
+    client, make_lot, admin_headers, driver_headers
+):
     make_lot(name="Open")
     closed = make_lot(name="Closed")
     assert client.delete(f"{API}/lots/{closed.id}", headers=admin_headers).status_code == 204
     assert [i["name"] for i in client.get(f"{API}/lots").get_json()["items"]] == ["Open"]
     everything = client.get(f"{API}/lots?include_inactive=true", headers=admin_headers).get_json()
-    assert {i["name"]: i["is_active"] for i in everything["items"]} == {"Open": True, "Closed": False}
-    assert client.get(f"{API}/lots?include_inactive=true", headers=driver_headers).status_code == 403
+    assert {i["name"]: i["is_active"] for i in everything["items"]} == {
+        "Open": True,
+        "Closed": False,
+    }
+    assert (
+        client.get(f"{API}/lots?include_inactive=true", headers=driver_headers).status_code == 403
+    )
 
 
 # -- GET /lots/{id} ---------------------------------------------------------------------------
+
 
 def test_lot_detail_counts_spots_by_kind(client, make_lot, driver_headers):
     lot = make_lot(spots={"standard": 2, "ev": 1}, opens_at=None, closes_at=None)
     book(client, driver_headers, lot, starts_at=None, ends_at=None, spot_kind="ev")
     body = client.get(f"{API}/lots/{lot.id}").get_json()
-    assert body["spots_by_kind"] == {"ev": {"total": 1, "available": 0},
-                                     "standard": {"total": 2, "available": 2}}
+    assert body["spots_by_kind"] == {
+        "ev": {"total": 1, "available": 0},
+        "standard": {"total": 2, "available": 2},
+    }
     assert (body["total_spots"], body["available_now"]) == (3, 2)
     assert body["opens_at"] is None and body["open_all_day"] is True
 
@@ -156,8 +204,9 @@ def test_lot_detail_shows_opening_hours_in_local_time(client, make_lot):
     assert (body["opens_at"], body["closes_at"], body["open_all_day"]) == ("07:00", "22:30", False)
 
 
-@pytest.mark.parametrize("path", ["/lots/424242", f"/lots/{HUGE_ID}", f"/lots/{HUGE_ID}/spots",
-                                  "/lots/424242/spots"])
+@pytest.mark.parametrize(
+    "path", ["/lots/424242", f"/lots/{HUGE_ID}", f"/lots/{HUGE_ID}/spots", "/lots/424242/spots"]
+)
 def test_unknown_lot_is_404(client, path):
     response = client.get(f"{API}{path}")
     assert response.status_code == 404
@@ -172,6 +221,7 @@ def test_deactivated_lot_is_404_for_the_public_but_visible_to_admins(client, lot
 
 
 # -- POST, PATCH, DELETE /lots ----------------------------------------------------------------
+
 
 def test_admin_creates_a_lot(client, admin_headers):
     response = client.post(f"{API}/lots", json=new_lot_body(), headers=admin_headers)
@@ -190,24 +240,29 @@ def test_creating_a_lot_needs_an_admin_token(client, driver_headers):
 
 
 def test_lot_name_must_be_unique(client, lot, admin_headers):
-    response = client.post(f"{API}/lots", json=new_lot_body(name=lot.name.upper()), headers=admin_headers)
+    response = client.post(
+        f"{API}/lots", json=new_lot_body(name=lot.name.upper()), headers=admin_headers
+    )
     assert response.status_code == 409
     assert response.get_json()["errors"] == {"name": ["This name is taken."]}
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"timezone": "Mars/Olympus"}, "timezone"),
-    ({"currency": "EURO"}, "currency"),
-    ({"hourly_rate_cents": "ten"}, "hourly_rate_cents"),
-    ({"hourly_rate_cents": -1}, "hourly_rate_cents"),
-    ({"latitude": 91}, "latitude"),
-    ({"opens_at": "25:00"}, "opens_at"),
-    ({"closes_at": None}, "closes_at"),
-    ({"name": ""}, "name"),
-    ({"name": "x" * 121}, "name"),
-    ({"name": "Nul\x00Lot"}, "name"),
-    ({"colour": "red"}, ""),  # unknown field
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"currency": "EURO"}, "currency"),
+        ({"hourly_rate_cents": "ten"}, "hourly_rate_cents"),
+        ({"hourly_rate_cents": -1}, "hourly_rate_cents"),
+        ({"latitude": 91}, "latitude"),
+        ({"opens_at": "25:00"}, "opens_at"),
+        ({"closes_at": None}, "closes_at"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 121}, "name"),
+        ({"name": "Nul\x00Lot"}, "name"),
+        ({"colour": "red"}, ""),  # unknown field
+    ],
+)
 def test_invalid_lot_fields_are_422(client, admin_headers, fields, field):
     response = client.post(f"{API}/lots", json=new_lot_body(**fields), headers=admin_headers)
     assert response.status_code == 422, response.get_json()
@@ -215,38 +270,70 @@ def test_invalid_lot_fields_are_422(client, admin_headers, fields, field):
 
 
 def test_malformed_json_is_400(client, admin_headers):
-    response = client.post(f"{API}/lots", data='{"name": ', content_type="application/json",
-                           headers=admin_headers)
+    response = client.post(
+        f"{API}/lots", data='{"name": ', content_type="application/json", headers=admin_headers
+    )
     assert response.status_code == 400
     assert response.get_json()["code"] == "bad_request"
 
 
 def test_admin_changes_a_lot_and_can_clear_the_daily_maximum(client, lot, admin_headers):
-    response = client.patch(f"{API}/lots/{lot.id}", json={"hourly_rate_cents": 350, "daily_max_cents": None},
-                            headers=admin_headers)
+    response = client.patch(
+        f"{API}/lots/{lot.id}",
+        json={"hourly_rate_cents": 350, "daily_max_cents": None},
+        headers=admin_headers,
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert (body["hourly_rate_cents"], body["daily_max_cents"]) == (350, None)
     assert body["spots_by_kind"]["standard"]["total"] == 2
 
 
-def test_patching_a_lot_rejects_bad_values_and_unknown_lots(client, lot, admin_headers, driver_headers):
-    assert client.patch(f"{API}/lots/{lot.id}", json={"grace_minutes": 999},
-                        headers=admin_headers).status_code == 422
-    assert client.patch(f"{API}/lots/{lot.id}", json={"id": 5}, headers=admin_headers).status_code == 422
-    assert client.patch(f"{API}/lots/424242", json={"city": "X"}, headers=admin_headers).status_code == 404
-    assert client.patch(f"{API}/lots/{HUGE_ID}", json={"city": "X"}, headers=admin_headers).status_code == 404
-    assert client.patch(f"{API}/lots/{lot.id}", json={"city": "X"}, headers=driver_headers).status_code == 403
+def test_patching_a_lot_rejects_bad_values_and_unknown_lots(
+    client, lot, admin_headers, driver_headers
+):
+    assert (
+        client.patch(
+            f"{API}/lots/{lot.id}", json={"grace_minutes": 999}, headers=admin_headers
+        ).status_code
+        == 422
+    )
+    assert (
+        client.patch(f"{API}/lots/{lot.id}", json={"id": 5}, headers=admin_headers).status_code
+        == 422
+    )
+    assert (
+        client.patch(f"{API}/lots/424242", json={"city": "X"}, headers=admin_headers).status_code
+        == 404
+    )
+    assert (
+        client.patch(f"{API}/lots/{HUGE_ID}", json={"city": "X"}, headers=admin_headers).status_code
+        == 404
+    )
+    assert (
+        client.patch(f"{API}/lots/{lot.id}", json={"city": "X"}, headers=driver_headers).status_code
+        == 403
+    )
 
 
 def test_is_active_is_changed_on_its_own_and_reactivates(client, lot, admin_headers):
-    mixed = client.patch(f"{API}/lots/{lot.id}", json={"is_active": False, "city": "X"}, headers=admin_headers)
+    mixed = client.patch(
+        f"{API}/lots/{lot.id}", json={"is_active": False, "city": "X"}, headers=admin_headers
+    )
     assert mixed.status_code == 422
-    assert client.patch(f"{API}/lots/{lot.id}", json={"is_active": False},
-                        headers=admin_headers).get_json()["is_active"] is False
+    assert (
+        client.patch(
+            f"{API}/lots/{lot.id}", json={"is_active": False}, headers=admin_headers
+        ).get_json()["is_active"]
+        is False
+    )
     assert client.get(f"{API}/lots/{lot.id}").status_code == 404
-    assert client.patch(f"{API}/lots/{lot.id}", json={"is_active": True},
-                        headers=admin_headers).get_json()["is_active"] is True
+    assert (
+        client.patch(
+            f"{API}/lots/{lot.id}", json={"is_active": True}, headers=admin_headers
+        ).get_json()["is_active"]
+        is True
+    )
     assert client.get(f"{API}/lots/{lot.id}").status_code == 200
 
 
@@ -265,6 +352,7 @@ def test_deleting_a_lot_needs_an_admin(client, lot, driver_headers):
 
 # -- spots ------------------------------------------------------------------------------------
 
+
 def test_spot_list_shows_labels_places_and_who_is_parked_now(client, make_lot, driver_headers):
     lot = make_lot(spots={"standard": 2})
     parked = book(client, driver_headers, lot, starts_at=None, ends_at=None).get_json()
@@ -272,25 +360,38 @@ def test_spot_list_shows_labels_places_and_who_is_parked_now(client, make_lot, d
     assert response.status_code == 200
     items = response.get_json()["items"]
     assert [(s["label"], s["kind"], s["level"], s["zone"], s["status"]) for s in items] == [
-        ("ST1", "standard", "L1", "A", "active"), ("ST2", "standard", "L1", "A", "active")]
+        ("ST1", "standard", "L1", "A", "active"),
+        ("ST2", "standard", "L1", "A", "active"),
+    ]
     assert {s["id"]: s["occupied_now"] for s in items} == {
-        s["id"]: s["id"] == parked["spot"]["id"] for s in items}
+        s["id"]: s["id"] == parked["spot"]["id"] for s in items
+    }
 
 
 def test_admin_adds_spots_in_bulk_continuing_the_labels(client, lot, admin_headers):
     body = {"count": 3, "kind": "ev", "level": "L1", "zone": "A", "label_prefix": "ST"}
     response = client.post(f"{API}/lots/{lot.id}/spots", json=body, headers=admin_headers)
     assert response.status_code == 201
-    assert [(s["label"], s["kind"]) for s in response.get_json()] == [("ST3", "ev"), ("ST4", "ev"), ("ST5", "ev")]
+    assert [(s["label"], s["kind"]) for s in response.get_json()] == [
+        ("ST3", "ev"),
+        ("ST4", "ev"),
+        ("ST5", "ev"),
+    ]
     assert client.get(f"{API}/lots/{lot.id}/spots").get_json()["total"] == 5
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"count": 0, "kind": "standard"}, "count"), ({"count": 501, "kind": "standard"}, "count"),
-    ({"count": 2, "kind": "hovercraft"}, "kind"), ({"count": "2", "kind": "standard"}, "count"),
-    ({"kind": "standard"}, "count"), ({"count": 1, "kind": "ev", "zone": "B"}, "zone"),
-    ({"count": 1, "kind": "ev", "label_prefix": "!!"}, "label_prefix"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"count": 0, "kind": "standard"}, "count"),
+        ({"count": 501, "kind": "standard"}, "count"),
+        ({"count": 2, "kind": "hovercraft"}, "kind"),
+        ({"count": "2", "kind": "standard"}, "count"),
+        ({"kind": "standard"}, "count"),
+        ({"count": 1, "kind": "ev", "zone": "B"}, "zone"),
+        ({"count": 1, "kind": "ev", "label_prefix": "!!"}, "label_prefix"),
+    ],
+)
 def test_bad_spot_creation_is_422(client, lot, admin_headers, body, field):
     response = client.post(f"{API}/lots/{lot.id}/spots", json=body, headers=admin_headers)
     assert response.status_code == 422
@@ -300,32 +401,50 @@ def test_bad_spot_creation_is_422(client, lot, admin_headers, body, field):
 def test_adding_spots_needs_an_admin_and_a_lot(client, lot, admin_headers, driver_headers):
     body = {"count": 1, "kind": "standard"}
     assert client.post(f"{API}/lots/{lot.id}/spots", json=body).status_code == 401
-    assert client.post(f"{API}/lots/{lot.id}/spots", json=body, headers=driver_headers).status_code == 403
-    assert client.post(f"{API}/lots/424242/spots", json=body, headers=admin_headers).status_code == 404
+    assert (
+        client.post(f"{API}/lots/{lot.id}/spots", json=body, headers=driver_headers).status_code
+        == 403
+    )
+    assert (
+        client.post(f"{API}/lots/424242/spots", json=body, headers=admin_headers).status_code == 404
+    )
 
 
-def test_admin_puts_a_spot_into_maintenance_and_it_is_not_bookable_now(client, make_lot, admin_headers):
+def test_admin_puts_a_spot_into_maintenance_and_it_is_not_bookable_now(
+    client, make_lot, admin_headers
+):
     lot = make_lot(spots={"standard": 1})
     spot = lot.spots[0]
-    response = client.patch(f"{API}/spots/{spot.id}", json={"status": "maintenance"}, headers=admin_headers)
+    response = client.patch(
+        f"{API}/spots/{spot.id}", json={"status": "maintenance"}, headers=admin_headers
+    )
     assert response.status_code == 200 and response.get_json()["status"] == "maintenance"
     [item] = client.get(f"{API}/lots").get_json()["items"]
     assert (item["total_spots"], item["available_now"]) == (1, 0)
-    assert client.patch(f"{API}/spots/{spot.id}", json={"status": "removed"},
-                        headers=admin_headers).status_code == 422
+    assert (
+        client.patch(
+            f"{API}/spots/{spot.id}", json={"status": "removed"}, headers=admin_headers
+        ).status_code
+        == 422
+    )
 
 
 def test_changing_a_spot_needs_an_admin_and_a_spot(client, lot, admin_headers, driver_headers):
     spot_id = lot.spots[0].id
     body = {"status": "maintenance"}
     assert client.patch(f"{API}/spots/{spot_id}", json=body).status_code == 401
-    assert client.patch(f"{API}/spots/{spot_id}", json=body, headers=driver_headers).status_code == 403
+    assert (
+        client.patch(f"{API}/spots/{spot_id}", json=body, headers=driver_headers).status_code == 403
+    )
     assert client.patch(f"{API}/spots/424242", json=body, headers=admin_headers).status_code == 404
-    assert client.patch(f"{API}/spots/{HUGE_ID}", json=body, headers=admin_headers).status_code == 404
+    assert (
+        client.patch(f"{API}/spots/{HUGE_ID}", json=body, headers=admin_headers).status_code == 404
+    )
 
 
-def test_deleting_a_spot_is_refused_while_it_has_an_upcoming_booking(client, lot, admin_headers,
-                                                                     driver_headers):
+def test_deleting_a_spot_is_refused_while_it_has_an_upcoming_booking(
+    client, lot, admin_headers, driver_headers
+):
     booked = book(client, driver_headers, lot).get_json()["spot"]["id"]
     free = next(spot.id for spot in lot.spots if spot.id != booked)
     response = client.delete(f"{API}/spots/{booked}", headers=admin_headers)
@@ -335,11 +454,14 @@ def test_deleting_a_spot_is_refused_while_it_has_an_upcoming_booking(client, lot
     assert client.delete(f"{API}/spots/{free}", headers=admin_headers).status_code == 404
 
 
-def test_a_deleted_spot_with_history_is_hidden_from_the_spot_list(client, lot, admin_headers,
-                                                                  driver_headers):
+def test_a_deleted_spot_with_history_is_hidden_from_the_spot_list(
+    client, lot, admin_headers, driver_headers
+):
     stay = book(client, driver_headers, lot, starts_at=None, ends_at=None).get_json()
     client.post(f"{API}/bookings/{stay['id']}/release", headers=driver_headers)
-    assert client.delete(f"{API}/spots/{stay['spot']['id']}", headers=admin_headers).status_code == 204
+    assert (
+        client.delete(f"{API}/spots/{stay['spot']['id']}", headers=admin_headers).status_code == 204
+    )
     assert db.session.get(Spot, stay["spot"]["id"]).status == SpotStatus.REMOVED
     labels = [s["id"] for s in client.get(f"{API}/lots/{lot.id}/spots").get_json()["items"]]
     assert stay["spot"]["id"] not in labels and len(labels) == 1

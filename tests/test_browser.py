@@ -44,7 +44,9 @@ expect = sync_api.expect
 def live_server(app):
     """gunicorn on the session's database, with CSRF protection on."""
     with LiveServer(
-        app.config["SQLALCHEMY_DATABASE_URI"], workers=2, threads=4,
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        workers=2,
+        threads=4,
         env={"WTF_CSRF_ENABLED": "true"},
     ) as server:
         yield server

@@ -21,8 +21,12 @@ def client(app):
 
 
 def register(client, **fields):
-    data = {"full_name": "Robin Newcomer", "email": "robin@example.com", "password": PASSWORD,
-            "password_confirm": PASSWORD}
+    data = {
+        "full_name": "Robin Newcomer",
+        "email": "robin@example.com",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
     data.update(fields)
     return client.post("/register", data=data)
 
@@ -88,20 +92,44 @@ def test_change_password_page_renders_and_changes_the_password(client, auth, dri
     response = client.get("/change")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert 'id="password"' in page and 'id="new_password"' in page and 'id="new_password_confirm"' in page
-    client.post("/change", data={"password": PASSWORD, "new_password": NEW_PASSWORD,
-                                 "new_password_confirm": NEW_PASSWORD})
-    assert client.post("/api/v1/auth/token",
-                       json={"email": driver.email, "password": NEW_PASSWORD}).status_code == 200
+    assert (
+        'id="password"' in page
+        and 'id="new_password"' in page
+        and 'id="new_password_confirm"' in page
+    )
+    client.post(
+        "/change",
+        data={
+            "password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": NEW_PASSWORD,
+        },
+    )
+    assert (
+        client.post(
+            "/api/v1/auth/token", json={"email": driver.email, "password": NEW_PASSWORD}
+        ).status_code
+        == 200
+    )
 
 
 def test_change_password_with_a_wrong_current_password_shows_the_error(client, auth, driver):
     auth.login()
-    response = client.post("/change", data={"password": "wrong-password-1", "new_password": NEW_PASSWORD,
-                                            "new_password_confirm": NEW_PASSWORD})
+    response = client.post(
+        "/change",
+        data={
+            "password": "wrong-password-1",
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": NEW_PASSWORD,
+        },
+    )
     assert field_errors(response, "password") == ["Invalid password"]
-    assert client.post("/api/v1/auth/token",
-                       json={"email": driver.email, "password": PASSWORD}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/token", json={"email": driver.email, "password": PASSWORD}
+        ).status_code
+        == 200
+    )
 
 
 def test_forgot_and_reset_password_pages_render(client, driver):
@@ -125,12 +153,15 @@ def test_profile_page_shows_the_account_and_links(client, auth, driver):
 def test_account_forms_carry_a_csrf_token_and_refuse_posts_without_it(driver):
     strict = create_app("testing", {"WTF_CSRF_ENABLED": True}).test_client()
     page = strict.get("/login").get_data(as_text=True)
-    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = re.search(
+        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page
+    ).group(1)
     response = strict.post("/login", data={"email": driver.email, "password": PASSWORD})
     assert response.status_code != 302  # refused: no token
     assert strict.get("/bookings").status_code == 302
-    response = strict.post("/login", data={"email": driver.email, "password": PASSWORD,
-                                           "csrf_token": token})
+    response = strict.post(
+        "/login", data={"email": driver.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     assert strict.get("/bookings").status_code == 200
     assert 'name="csrf_token"' in strict.get("/change").get_data(as_text=True)

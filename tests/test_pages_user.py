@@ -48,14 +48,19 @@ def field_errors(response, field_id):
     page = response.get_data(as_text=True)
     for block in re.findall(r'<div class="field has-error">(.*?)</div>', page, flags=re.S):
         if f'id="{field_id}"' in block:
-            return [html.unescape(e) for e in re.findall(r'class="field-error"[^>]*>(.*?)</p>', block)]
+            return [
+                html.unescape(e) for e in re.findall(r'class="field-error"[^>]*>(.*?)</p>', block)
+            ]
     return []
 
 
 def section(response, section_id):
     """The HTML of one <section id=...> of a page."""
-    match = re.search(rf'<section[^>]*id="{section_id}"[^>]*>(.*?)</section>',
-                      response.get_data(as_text=True), flags=re.S)
+    match = re.search(
+        rf'<section[^>]*id="{section_id}"[^>]*>(.*?)</section>',
+        response.get_data(as_text=True),
+        flags=re.S,
+    )
     return match.group(1) if match else ""
 
 
@@ -69,22 +74,39 @@ def booking_count():
 
 
 def book_form(**fields):
-    data = {"vehicle": "", "plate": "AB12 CDE", "spot_kind": "", "spot": "", "when": "now",
-            "starts": "", "ends": "", "book": "Book"}
+    data = {
+        "vehicle": "",
+        "plate": "AB12 CDE",
+        "spot_kind": "",
+        "spot": "",
+        "when": "now",
+        "starts": "",
+        "ends": "",
+        "book": "Book",
+    }
     data.update(fields)
     return data
 
 
 def reserve(user, lot, plate, start_h, end_h, spot_id=None):
     """A reservation made through the service, as another page or the API would."""
-    return booking_service.create_booking(user, BookingRequest(
-        lot_id=lot.id, plate=plate, spot_id=spot_id, spot_kind=None if spot_id else "standard",
-        starts_at=hours_from_now(start_h), ends_at=hours_from_now(end_h)))
+    return booking_service.create_booking(
+        user,
+        BookingRequest(
+            lot_id=lot.id,
+            plate=plate,
+            spot_id=spot_id,
+            spot_kind=None if spot_id else "standard",
+            starts_at=hours_from_now(start_h),
+            ends_at=hours_from_now(end_h),
+        ),
+    )
 
 
 def park_now(user, lot, plate):
-    return booking_service.create_booking(user, BookingRequest(lot_id=lot.id, plate=plate,
-                                                               spot_kind="standard"))
+    return booking_service.create_booking(
+        user, BookingRequest(lot_id=lot.id, plate=plate, spot_kind="standard")
+    )
 
 
 # --- search -----------------------------------------------------------------------
@@ -100,9 +122,9 @@ def test_search_by_name_or_city_lists_only_matching_lots(client, make_lot):
 
 
 def test_search_by_distance_lists_nearest_first_within_the_radius(client, make_lot):
-    make_lot(name="Far Lot", latitude=51.60, longitude=-0.12)      # ~11 km north
-    make_lot(name="Near Lot", latitude=51.505, longitude=-0.12)    # ~0.5 km
-    make_lot(name="Other City", latitude=53.48, longitude=-2.24)   # Manchester
+    make_lot(name="Far Lot", latitude=51.60, longitude=-0.12)  # ~11 km north
+    make_lot(name="Near Lot", latitude=51.505, longitude=-0.12)  # ~0.5 km
+    make_lot(name="Other City", latitude=53.48, longitude=-2.24)  # Manchester
     page = text(client.get("/?lat=51.50&lon=-0.12&radius=50"))
     assert page.index("Near Lot") < page.index("Far Lot")
     assert "Other City" not in page
@@ -114,8 +136,12 @@ def test_search_counts_free_spots_for_an_interval_in_the_given_time_zone(client,
     reserve(driver, lot, "AA11AAA", 3, 5)
     # parking now has no end, so a spot reserved later today cannot take it
     assert "1 of 2 free" in text(client.get("/?q=busy"))
-    args = {"q": "busy", "starts": local(hours_from_now(3.5), lot), "ends": local(hours_from_now(4), lot),
-            "tz": lot.timezone}
+    args = {
+        "q": "busy",
+        "starts": local(hours_from_now(3.5), lot),
+        "ends": local(hours_from_now(4), lot),
+        "tz": lot.timezone,
+    }
     assert "1 of 2 free" in text(client.get("/", query_string=args))
     args.update(starts=local(hours_from_now(6), lot), ends=local(hours_from_now(7), lot))
     assert "2 of 2 free" in text(client.get("/", query_string=args))
@@ -163,13 +189,16 @@ def test_unknown_lot_is_404(client, auth, driver):
 def test_search_link_carries_the_interval_to_the_booking_form(client, auth, driver, lot):
     auth.login()
     start, end = local(hours_from_now(24), lot), local(hours_from_now(26), lot)
-    page = client.get(f"/lots/{lot.id}", query_string={"starts": start, "ends": end}).get_data(as_text=True)
+    page = client.get(f"/lots/{lot.id}", query_string={"starts": start, "ends": end}).get_data(
+        as_text=True
+    )
     assert f'value="{start}"' in page and f'value="{end}"' in page
     assert re.search(r'value="later"[^>]*checked|checked[^>]*value="later"', page)
 
 
 def test_booking_form_starts_with_standard_spots_so_accessible_ones_are_asked_for(
-        client, auth, driver, make_lot):
+    client, auth, driver, make_lot
+):
     lot = make_lot(spots={"accessible": 1, "standard": 1})
     auth.login()
     page = client.get(f"/lots/{lot.id}").get_data(as_text=True)
@@ -198,8 +227,10 @@ def test_reservation_reads_times_in_the_lot_time_zone(client, auth, driver, make
     lot = make_lot(name="NYC Garage", timezone="America/New_York", currency="USD")
     auth.login()
     start, end = hours_from_now(30).replace(second=0), hours_from_now(33).replace(second=0)
-    response = client.post(f"/lots/{lot.id}", data=book_form(
-        when="later", starts=local(start, lot), ends=local(end, lot)))
+    response = client.post(
+        f"/lots/{lot.id}",
+        data=book_form(when="later", starts=local(start, lot), ends=local(end, lot)),
+    )
     assert response.status_code == 302
     booking = db.session.scalar(select(Booking))
     assert booking.status == BookingStatus.RESERVED
@@ -212,8 +243,9 @@ def test_booking_with_a_saved_vehicle_and_a_chosen_spot(client, auth, driver, lo
     db.session.commit()
     spot = lot.spots[1]
     auth.login()
-    response = client.post(f"/lots/{lot.id}", data=book_form(vehicle=str(vehicle.id), plate="",
-                                                             spot=str(spot.id)))
+    response = client.post(
+        f"/lots/{lot.id}", data=book_form(vehicle=str(vehicle.id), plate="", spot=str(spot.id))
+    )
     assert response.status_code == 302
     booking = db.session.scalar(select(Booking))
     assert (booking.plate, booking.spot_id) == ("SAVED1", spot.id)
@@ -222,9 +254,16 @@ def test_booking_with_a_saved_vehicle_and_a_chosen_spot(client, auth, driver, lo
 def test_get_quote_shows_price_lines_and_books_nothing(client, auth, driver, lot):
     auth.login()
     start = hours_from_now(48)
-    response = client.post(f"/lots/{lot.id}", data=book_form(
-        when="later", starts=local(start, lot), ends=local(start + timedelta(hours=3), lot),
-        book="", get_quote="Get quote"))
+    response = client.post(
+        f"/lots/{lot.id}",
+        data=book_form(
+            when="later",
+            starts=local(start, lot),
+            ends=local(start + timedelta(hours=3), lot),
+            book="",
+            get_quote="Get quote",
+        ),
+    )
     page = text(response)
     assert response.status_code == 200
     assert "3 h at 2.00 GBP/h 6.00 GBP" in page
@@ -235,8 +274,12 @@ def test_get_quote_shows_price_lines_and_books_nothing(client, auth, driver, lot
 
 def test_start_in_the_past_is_shown_next_to_the_start_field(client, auth, driver, lot):
     auth.login()
-    response = client.post(f"/lots/{lot.id}", data=book_form(
-        when="later", starts=local(hours_from_now(-2), lot), ends=local(hours_from_now(1), lot)))
+    response = client.post(
+        f"/lots/{lot.id}",
+        data=book_form(
+            when="later", starts=local(hours_from_now(-2), lot), ends=local(hours_from_now(1), lot)
+        ),
+    )
     assert response.status_code == 422
     assert field_errors(response, "starts") == ["The start is in the past."]
     assert booking_count() == 0
@@ -244,8 +287,12 @@ def test_start_in_the_past_is_shown_next_to_the_start_field(client, auth, driver
 
 def test_end_before_start_is_shown_next_to_the_end_field(client, auth, driver, lot):
     auth.login()
-    response = client.post(f"/lots/{lot.id}", data=book_form(
-        when="later", starts=local(hours_from_now(5), lot), ends=local(hours_from_now(4), lot)))
+    response = client.post(
+        f"/lots/{lot.id}",
+        data=book_form(
+            when="later", starts=local(hours_from_now(5), lot), ends=local(hours_from_now(4), lot)
+        ),
+    )
     assert response.status_code == 422
     assert field_errors(response, "ends") == ["The end must be after the start."]
     assert booking_count() == 0
@@ -266,15 +313,19 @@ def test_bad_plate_is_shown_next_to_the_plate_field(client, auth, driver, lot):
     assert field_errors(response, "plate")[0].startswith("A plate is 2 to 10 letters or digits")
 
 
-def test_taken_spot_answers_409_keeps_the_input_and_writes_nothing(client, auth, driver, make_user, lot):
+def test_taken_spot_answers_409_keeps_the_input_and_writes_nothing(
+    client, auth, driver, make_user, lot
+):
     other = make_user(email="other@example.com")
     spot = lot.spots[0]
     reserve(other, lot, "OTHER1", 2, 6, spot_id=spot.id)
     before = booking_count()
     auth.login()
     starts, ends = local(hours_from_now(3), lot), local(hours_from_now(4), lot)
-    response = client.post(f"/lots/{lot.id}", data=book_form(
-        plate="NEW 123", spot=str(spot.id), when="later", starts=starts, ends=ends))
+    response = client.post(
+        f"/lots/{lot.id}",
+        data=book_form(plate="NEW 123", spot=str(spot.id), when="later", starts=starts, ends=ends),
+    )
     assert response.status_code == 409
     assert f"Spot {spot.label} is taken for that time." in text(response)
     page = response.get_data(as_text=True)
@@ -327,10 +378,20 @@ def test_my_bookings_lists_recent_past_first_and_all_on_request(client, auth, dr
     spot = lot.spots[0]
     for day in range(1, 23):
         starts = hours_from_now(-24 * day)
-        db.session.add(Booking(lot_id=lot.id, spot_id=spot.id, user_id=driver.id, plate="OLD1",
-                               status=BookingStatus.COMPLETED, starts_at=starts,
-                               ends_at=starts + timedelta(hours=1), confirmation_code=f"OLD{day:04d}",
-                               price_cents=200, currency="GBP"))
+        db.session.add(
+            Booking(
+                lot_id=lot.id,
+                spot_id=spot.id,
+                user_id=driver.id,
+                plate="OLD1",
+                status=BookingStatus.COMPLETED,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=1),
+                confirmation_code=f"OLD{day:04d}",
+                price_cents=200,
+                currency="GBP",
+            )
+        )
     db.session.commit()
     auth.login()
     past = section(client.get("/bookings"), "past")
@@ -414,15 +475,26 @@ def test_anonymous_visitor_is_sent_to_log_in_for_bookings(client):
 
 def test_vehicles_add_edit_delete(client, auth, driver):
     auth.login()
-    response = client.post("/vehicles", data={"plate": "ev70 lty", "vehicle_type": "car", "make": "Nissan",
-                                              "model": "Leaf", "colour": "White", "is_ev": "y"})
+    response = client.post(
+        "/vehicles",
+        data={
+            "plate": "ev70 lty",
+            "vehicle_type": "car",
+            "make": "Nissan",
+            "model": "Leaf",
+            "colour": "White",
+            "is_ev": "y",
+        },
+    )
     assert response.status_code == 302
     vehicle = db.session.scalar(select(Vehicle).filter_by(user_id=driver.id))
     assert (vehicle.plate, vehicle.make, vehicle.is_ev) == ("EV70LTY", "Nissan", True)
     assert "EV70LTY" in text(client.get("/vehicles"))
 
-    response = client.post(f"/vehicles/{vehicle.id}/edit", data={"vehicle_type": "van", "make": "Ford",
-                                                                "model": "Transit", "colour": ""})
+    response = client.post(
+        f"/vehicles/{vehicle.id}/edit",
+        data={"vehicle_type": "van", "make": "Ford", "model": "Transit", "colour": ""},
+    )
     assert response.status_code == 302
     db.session.refresh(vehicle)
     assert (vehicle.vehicle_type.value, vehicle.make, vehicle.is_ev) == ("van", "Ford", False)
@@ -465,14 +537,18 @@ def csrf_client(app):
 
 def csrf_token(client, path):
     page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                     r'name="csrf_token" value="([^"]+)"', page).group(1, 2)
+    return re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"|'
+        r'name="csrf_token" value="([^"]+)"',
+        page,
+    ).group(1, 2)
 
 
 def login_with_token(client):
     token = next(t for t in csrf_token(client, "/login") if t)
-    response = client.post("/login", data={"email": "driver@example.com", "password": PASSWORD,
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": "driver@example.com", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
@@ -483,7 +559,10 @@ def test_posts_without_a_csrf_token_are_rejected_and_write_nothing(csrf_client, 
     db.session.rollback()  # see what the other app writes
     assert csrf_client.post(f"/lots/{lot.id}", data=book_form()).status_code == 400
     assert csrf_client.post(f"/bookings/{booking.id}/cancel").status_code == 400
-    assert csrf_client.post("/vehicles", data={"plate": "NEW1", "vehicle_type": "car"}).status_code == 400
+    assert (
+        csrf_client.post("/vehicles", data={"plate": "NEW1", "vehicle_type": "car"}).status_code
+        == 400
+    )
     assert booking_count() == before
     db.session.refresh(booking)
     assert booking.status == BookingStatus.RESERVED

@@ -10,8 +10,12 @@ from parkapp.services.exceptions import DomainError
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 AUTHORIZATIONS = {
-    "Bearer": {"type": "apiKey", "in": "header", "name": "Authorization",
-               "description": "`Bearer <access token>` from POST /auth/token"},
+    "Bearer": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "`Bearer <access token>` from POST /auth/token",
+    },
 }
 
 
@@ -26,10 +30,17 @@ class ParkappApi(Api):
             if e.code == 400 and data.get("errors"):  # request-model validation
                 errors = {str(k): [str(v)] for k, v in data["errors"].items()}
                 return self.make_response(
-                    error_body(422, "Some fields are invalid.", "invalid", errors), 422)
+                    error_body(422, "Some fields are invalid.", "invalid", errors), 422
+                )
             response = self.make_response(
-                error_body(e.code, data.get("message") or e.description, data.get("code"),
-                           data.get("errors")), e.code)
+                error_body(
+                    e.code,
+                    data.get("message") or e.description,
+                    data.get("code"),
+                    data.get("errors"),
+                ),
+                e.code,
+            )
             for name in ("Retry-After", "Allow", "WWW-Authenticate"):
                 value = e.get_response().headers.get(name)
                 if value:
@@ -39,10 +50,14 @@ class ParkappApi(Api):
 
 
 api = ParkappApi(
-    api_bp, version="1.0", title="parkapp API",
+    api_bp,
+    version="1.0",
+    title="parkapp API",
     description="Parking lots, spots, vehicles and bookings. Money is integer cents; "
-                "times are ISO 8601 with an offset.",
-    doc="/docs", authorizations=AUTHORIZATIONS, security="Bearer",
+    "times are ISO 8601 with an offset.",
+    doc="/docs",
+    authorizations=AUTHORIZATIONS,
+    security="Bearer",
 )
 
 from parkapp.api import auth, bookings, exports, lots, reports, vehicles  # noqa: E402  (namespaces register on import)

@@ -11,21 +11,37 @@ from parkapp.services import tokens, users
 
 ns = Namespace("auth", description="Accounts and tokens")
 
-user_out = ns.model("User", {
-    "id": fields.Integer, "email": fields.String, "full_name": fields.String,
-    "roles": fields.List(fields.String, attribute="role_names"), "active": fields.Boolean,
-})
-register_in = ns.model("Register", {
-    "email": fields.String(required=True, example="driver@example.com"),
-    "password": fields.String(required=True, min_length=1),
-    "full_name": fields.String(required=True, example="Dana Driver"),
-})
-token_in = ns.model("TokenRequest", {"email": fields.String(required=True),
-                                     "password": fields.String(required=True)})
-token_out = ns.model("TokenPair", {
-    "access_token": fields.String, "refresh_token": fields.String,
-    "token_type": fields.String, "expires_in": fields.Integer,
-})
+user_out = ns.model(
+    "User",
+    {
+        "id": fields.Integer,
+        "email": fields.String,
+        "full_name": fields.String,
+        "roles": fields.List(fields.String, attribute="role_names"),
+        "active": fields.Boolean,
+    },
+)
+register_in = ns.model(
+    "Register",
+    {
+        "email": fields.String(required=True, example="driver@example.com"),
+        "password": fields.String(required=True, min_length=1),
+        "full_name": fields.String(required=True, example="Dana Driver"),
+    },
+)
+token_in = ns.model(
+    "TokenRequest",
+    {"email": fields.String(required=True), "password": fields.String(required=True)},
+)
+token_out = ns.model(
+    "TokenPair",
+    {
+        "access_token": fields.String,
+        "refresh_token": fields.String,
+        "token_type": fields.String,
+        "expires_in": fields.Integer,
+    },
+)
 
 
 @ns.route("/register")

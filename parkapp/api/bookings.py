@@ -31,26 +31,59 @@ STATUSES = [status.value for status in BookingStatus]
 CODE = re.compile(r"^[A-Za-z0-9]{1,16}$")
 
 money_out = money_model(ns)
-quote_out = ns.model("Quote", {
-    "currency": fields.String(example="GBP"), "total_cents": fields.Integer(example=600),
-    "total": fields.Nested(money_out), "open_ended": fields.Boolean,
-    "lines": fields.List(fields.Nested(ns.model("QuoteLine", {
-        "label": fields.String(example="3 h at 2.00 GBP/h"), "amount_cents": fields.Integer}))),
-})
-priced_quote_out = ns.inherit("PricedStay", quote_out, {
-    "lot_id": fields.Integer, "starts_at": fields.DateTime, "ends_at": fields.DateTime,
-})
-booking_out = ns.model("Booking", {
-    "id": fields.Integer, "confirmation_code": fields.String(example="K7P2MX9QRT"),
-    "lot_id": fields.Integer, "lot_name": fields.String, "spot": fields.Nested(spot_brief_out),
-    "status": fields.String(enum=STATUSES), "source": fields.String(enum=[s.value for s in BookingSource]),
-    "starts_at": fields.DateTime, "ends_at": fields.DateTime(description="null while a stay is open"),
-    "vehicle_plate": fields.String(example="AB12CDE"), "user_id": fields.Integer,
-    "checked_in_at": fields.DateTime, "released_at": fields.DateTime,
-    "cancelled_at": fields.DateTime, "created_at": fields.DateTime,
-    "quote": fields.Nested(quote_out, description="the price as booked, final once released"),
-    "price": fields.Nested(money_out, allow_null=True, description="the final price, once released"),
-})
+quote_out = ns.model(
+    "Quote",
+    {
+        "currency": fields.String(example="GBP"),
+        "total_cents": fields.Integer(example=600),
+        "total": fields.Nested(money_out),
+        "open_ended": fields.Boolean,
+        "lines": fields.List(
+            fields.Nested(
+                ns.model(
+                    "QuoteLine",
+                    {
+                        "label": fields.String(example="3 h at 2.00 GBP/h"),
+                        "amount_cents": fields.Integer,
+                    },
+                )
+            )
+        ),
+    },
+)
+priced_quote_out = ns.inherit(
+    "PricedStay",
+    quote_out,
+    {
+        "lot_id": fields.Integer,
+        "starts_at": fields.DateTime,
+        "ends_at": fields.DateTime,
+    },
+)
+booking_out = ns.model(
+    "Booking",
+    {
+        "id": fields.Integer,
+        "confirmation_code": fields.String(example="K7P2MX9QRT"),
+        "lot_id": fields.Integer,
+        "lot_name": fields.String,
+        "spot": fields.Nested(spot_brief_out),
+        "status": fields.String(enum=STATUSES),
+        "source": fields.String(enum=[s.value for s in BookingSource]),
+        "starts_at": fields.DateTime,
+        "ends_at": fields.DateTime(description="null while a stay is open"),
+        "vehicle_plate": fields.String(example="AB12CDE"),
+        "user_id": fields.Integer,
+        "checked_in_at": fields.DateTime,
+        "released_at": fields.DateTime,
+        "cancelled_at": fields.DateTime,
+        "created_at": fields.DateTime,
+        "quote": fields.Nested(quote_out, description="the price as booked, final once released"),
+        "price": fields.Nested(
+            money_out, allow_null=True, description="the final price, once released"
+        ),
+    },
+)
 booking_page = page_model(ns, "BookingPage", booking_out)
 
 _stay = {
@@ -59,15 +92,27 @@ _stay = {
     "ends_at": fields.DateTime(example="2026-11-23T12:00:00Z"),
     "spot_kind": fields.String(enum=KINDS, example="standard"),
 }
-quote_in = ns.model("QuoteRequest", {
-    **_stay, "starts_at": fields.DateTime(required=True, example="2026-11-23T09:00:00Z"),
-    "ends_at": fields.DateTime(required=True, example="2026-11-23T12:00:00Z"),
-    "vehicle_type": fields.String(enum=[t.value for t in VehicleType], example="car"),
-}, strict=True)
-booking_in = ns.model("BookingRequest", {
-    **_stay, "spot_id": fields.Integer(min=1, max=MAX_ID, description="omit: any free spot"),
-    "vehicle_plate": fields.String(required=True, max_length=32, pattern=NO_NUL, example="AB12 CDE"),
-}, strict=True)
+quote_in = ns.model(
+    "QuoteRequest",
+    {
+        **_stay,
+        "starts_at": fields.DateTime(required=True, example="2026-11-23T09:00:00Z"),
+        "ends_at": fields.DateTime(required=True, example="2026-11-23T12:00:00Z"),
+        "vehicle_type": fields.String(enum=[t.value for t in VehicleType], example="car"),
+    },
+    strict=True,
+)
+booking_in = ns.model(
+    "BookingRequest",
+    {
+        **_stay,
+        "spot_id": fields.Integer(min=1, max=MAX_ID, description="omit: any free spot"),
+        "vehicle_plate": fields.String(
+            required=True, max_length=32, pattern=NO_NUL, example="AB12 CDE"
+        ),
+    },
+    strict=True,
+)
 
 
 def quote_dict(quote):
@@ -78,13 +123,21 @@ def quote_dict(quote):
 def booking_dict(booking):
     """A booking as the API shows it."""
     return {
-        "id": booking.id, "confirmation_code": booking.confirmation_code, "lot_id": booking.lot_id,
-        "lot_name": booking.lot.name, "spot": spot_brief(booking.spot),
-        "status": booking.status.value, "source": booking.source.value,
-        "starts_at": iso(booking.starts_at), "ends_at": iso(booking.ends_at),
-        "vehicle_plate": booking.plate, "user_id": booking.user_id,
-        "checked_in_at": iso(booking.checked_in_at), "released_at": iso(booking.released_at),
-        "cancelled_at": iso(booking.cancelled_at), "created_at": iso(booking.created_at),
+        "id": booking.id,
+        "confirmation_code": booking.confirmation_code,
+        "lot_id": booking.lot_id,
+        "lot_name": booking.lot.name,
+        "spot": spot_brief(booking.spot),
+        "status": booking.status.value,
+        "source": booking.source.value,
+        "starts_at": iso(booking.starts_at),
+        "ends_at": iso(booking.ends_at),
+        "vehicle_plate": booking.plate,
+        "user_id": booking.user_id,
+        "checked_in_at": iso(booking.checked_in_at),
+        "released_at": iso(booking.released_at),
+        "cancelled_at": iso(booking.cancelled_at),
+        "created_at": iso(booking.created_at),
         "quote": quote_dict(bookings.final_quote(booking)),
         "price": money(booking.price_cents, booking.currency),
     }
@@ -119,17 +172,28 @@ class Quotes(Resource):
         ends_at = timestamp("ends_at", data["ends_at"], required=True)
         vehicle_type = VehicleType(data["vehicle_type"]) if data.get("vehicle_type") else None
         quote = bookings.quote_for(lot, starts_at, ends_at, data.get("spot_kind"), vehicle_type)
-        return {**quote_dict(quote), "lot_id": lot.id, "starts_at": iso(starts_at),
-                "ends_at": iso(ends_at)}
+        return {
+            **quote_dict(quote),
+            "lot_id": lot.id,
+            "starts_at": iso(starts_at),
+            "ends_at": iso(ends_at),
+        }
 
 
 @ns.route("/bookings")
 class BookingList(Resource):
-    @ns.doc(params=query_params(
-        status=("string", f"one of {', '.join(STATUSES)}"), lot_id=("integer", "only this lot"),
-        **{"from": ("date-time", "starting at or after (ISO 8601 with offset)"),
-           "to": ("date-time", "starting before (ISO 8601 with offset)")},
-        page=("integer", "page number"), per_page=("integer", "items per page")))
+    @ns.doc(
+        params=query_params(
+            status=("string", f"one of {', '.join(STATUSES)}"),
+            lot_id=("integer", "only this lot"),
+            **{
+                "from": ("date-time", "starting at or after (ISO 8601 with offset)"),
+                "to": ("date-time", "starting before (ISO 8601 with offset)"),
+            },
+            page=("integer", "page number"),
+            per_page=("integer", "items per page"),
+        )
+    )
     @ns.response(200, "Your bookings (admins: everyone's), newest first", booking_page)
     @ns.response(401, "No valid token", error)
     @ns.response(422, "Invalid filter", error)
@@ -151,10 +215,14 @@ class BookingList(Resource):
         """Reserve [starts_at, ends_at), or park now (open-ended) without starts_at."""
         data = json_body()
         request_ = bookings.BookingRequest(
-            lot_id=data["lot_id"], plate=data["vehicle_plate"], spot_id=data.get("spot_id"),
+            lot_id=data["lot_id"],
+            plate=data["vehicle_plate"],
+            spot_id=data.get("spot_id"),
             starts_at=timestamp("starts_at", data.get("starts_at")),
             ends_at=timestamp("ends_at", data.get("ends_at")),
-            spot_kind=data.get("spot_kind"), source=BookingSource.API)
+            spot_kind=data.get("spot_kind"),
+            source=BookingSource.API,
+        )
         return booking_dict(bookings.create_booking(current_user, request_)), 201
 
 

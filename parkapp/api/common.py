@@ -63,8 +63,12 @@ def paginate(query, serialise):
     page = arg_int("page", 1, 1, 1_000_000)
     per_page = arg_int("per_page", 50, 1, MAX_PER_PAGE)
     result = db.paginate(query, page=page, per_page=per_page, error_out=False)
-    return {"items": [serialise(item) for item in result.items], "page": page,
-            "per_page": per_page, "total": result.total}
+    return {
+        "items": [serialise(item) for item in result.items],
+        "page": page,
+        "per_page": per_page,
+        "total": result.total,
+    }
 
 
 def roles_required(*names):
@@ -99,13 +103,22 @@ def json_body():
 
 def money_model(api):
     """The shared money model: amount_cents and currency."""
-    return api.model("Money", {"amount_cents": fields.Integer(required=True),
-                               "currency": fields.String(required=True, example="USD")})
+    return api.model(
+        "Money",
+        {
+            "amount_cents": fields.Integer(required=True),
+            "currency": fields.String(required=True, example="USD"),
+        },
+    )
 
 
 def error_model(api):
     """The shared error body model."""
-    return api.model("Error", {
-        "message": fields.String(required=True), "code": fields.String(required=True),
-        "errors": fields.Raw(description="field -> list of problems"),
-    })
+    return api.model(
+        "Error",
+        {
+            "message": fields.String(required=True),
+            "code": fields.String(required=True),
+            "errors": fields.Raw(description="field -> list of problems"),
+        },
+    )

@@ -45,6 +45,7 @@ def nullable(field):
 
 # -- shared helpers -------------------------------------------------------------------------
 
+
 def timestamp(field, value, required=False):
     """An ISO 8601 input time (api.common.parse_timestamp) in UTC, within years 1970-9000."""
     parsed = parse_timestamp(field, value, required)
@@ -74,69 +75,119 @@ def page_of(items, serialise):
     page = arg_int("page", 1, 1, 1_000_000)
     per_page = arg_int("per_page", 50, 1, MAX_PER_PAGE)
     start = (page - 1) * per_page
-    return {"items": [serialise(item) for item in items[start:start + per_page]], "page": page,
-            "per_page": per_page, "total": len(items)}
+    return {
+        "items": [serialise(item) for item in items[start : start + per_page]],
+        "page": page,
+        "per_page": per_page,
+        "total": len(items),
+    }
 
 
 def page_model(namespace, name, item):
     """The documented shape of a paginated list of `item`."""
-    return namespace.model(name, {
-        "items": fields.List(fields.Nested(item)), "page": fields.Integer(example=1),
-        "per_page": fields.Integer(example=50), "total": fields.Integer(example=123),
-    })
+    return namespace.model(
+        name,
+        {
+            "items": fields.List(fields.Nested(item)),
+            "page": fields.Integer(example=1),
+            "per_page": fields.Integer(example=50),
+            "total": fields.Integer(example=123),
+        },
+    )
 
 
 def query_params(**described):
     """Swagger query parameters from name=(type, description) pairs; type may be date-time."""
-    return {name: {"in": "query", "description": text,
-                   **({"type": "string", "format": kind} if kind == "date-time" else {"type": kind})}
-            for name, (kind, text) in described.items()}
+    return {
+        name: {
+            "in": "query",
+            "description": text,
+            **({"type": "string", "format": kind} if kind == "date-time" else {"type": kind}),
+        }
+        for name, (kind, text) in described.items()
+    }
 
 
 def spot_brief(spot):
     """A spot as a booking shows it."""
-    return {"id": spot.id, "label": spot.label, "kind": spot.kind.value,
-            "level": spot.level.name if spot.level else None,
-            "zone": spot.zone.name if spot.zone else None}
+    return {
+        "id": spot.id,
+        "label": spot.label,
+        "kind": spot.kind.value,
+        "level": spot.level.name if spot.level else None,
+        "zone": spot.zone.name if spot.zone else None,
+    }
 
 
 # -- models ---------------------------------------------------------------------------------
 
-spot_brief_out = ns.model("SpotBrief", {
-    "id": fields.Integer, "label": fields.String(example="ST1"),
-    "kind": fields.String(enum=KINDS), "level": fields.String(example="L1"),
-    "zone": fields.String(example="A"),
-})
-spot_out = ns.inherit("Spot", spot_brief_out, {
-    "lot_id": fields.Integer, "status": fields.String(enum=[s.value for s in SpotStatus]),
-    "occupied_now": fields.Boolean,
-})
-lot_out = ns.model("Lot", {
-    "id": fields.Integer, "name": fields.String, "address": fields.String,
-    "city": fields.String, "latitude": fields.Float, "longitude": fields.Float,
-    "timezone": fields.String(example="Europe/London"), "currency": fields.String(example="GBP"),
-    "hourly_rate_cents": fields.Integer, "daily_max_cents": fields.Integer,
-    "grace_minutes": fields.Integer, "max_booking_days": fields.Integer,
-    "opens_at": fields.String(example="07:00", description="local time; null: open 24 hours"),
-    "closes_at": fields.String(example="22:00"), "open_all_day": fields.Boolean,
-    "is_active": fields.Boolean, "total_spots": fields.Integer,
-    "available_now": fields.Integer(description="bookable now (without starts_at)"),
-    "available": fields.Integer(description="bookable for [starts_at, ends_at) when given"),
-    "distance_km": fields.Float(description="when searched by lat/lon"),
-})
+spot_brief_out = ns.model(
+    "SpotBrief",
+    {
+        "id": fields.Integer,
+        "label": fields.String(example="ST1"),
+        "kind": fields.String(enum=KINDS),
+        "level": fields.String(example="L1"),
+        "zone": fields.String(example="A"),
+    },
+)
+spot_out = ns.inherit(
+    "Spot",
+    spot_brief_out,
+    {
+        "lot_id": fields.Integer,
+        "status": fields.String(enum=[s.value for s in SpotStatus]),
+        "occupied_now": fields.Boolean,
+    },
+)
+lot_out = ns.model(
+    "Lot",
+    {
+        "id": fields.Integer,
+        "name": fields.String,
+        "address": fields.String,
+        "city": fields.String,
+        "latitude": fields.Float,
+        "longitude": fields.Float,
+        "timezone": fields.String(example="Europe/London"),
+        "currency": fields.String(example="GBP"),
+        "hourly_rate_cents": fields.Integer,
+        "daily_max_cents": fields.Integer,
+        "grace_minutes": fields.Integer,
+        "max_booking_days": fields.Integer,
+        "opens_at": fields.String(example="07:00", description="local time; null: open 24 hours"),
+        "closes_at": fields.String(example="22:00"),
+        "open_all_day": fields.Boolean,
+        "is_active": fields.Boolean,
+        "total_spots": fields.Integer,
+        "available_now": fields.Integer(description="bookable now (without starts_at)"),
+        "available": fields.Integer(description="bookable for [starts_at, ends_at) when given"),
+        "distance_km": fields.Float(description="when searched by lat/lon"),
+    },
+)
 kind_count = ns.model("KindCount", {"total": fields.Integer, "available": fields.Integer})
-lot_detail_out = ns.inherit("LotDetail", lot_out, {
-    "spots_by_kind": fields.Nested(ns.model("SpotsByKind", {
-        kind: fields.Nested(kind_count) for kind in KINDS})),
-})
+lot_detail_out = ns.inherit(
+    "LotDetail",
+    lot_out,
+    {
+        "spots_by_kind": fields.Nested(
+            ns.model("SpotsByKind", {kind: fields.Nested(kind_count) for kind in KINDS})
+        ),
+    },
+)
 lot_page = page_model(ns, "LotPage", lot_out)
 spot_page = page_model(ns, "SpotPage", spot_out)
 
 
 def _lot_fields(name_required):
     return {
-        "name": fields.String(required=name_required, min_length=1, max_length=120, pattern=NO_NUL,
-                              example="Riverside Car Park"),
+        "name": fields.String(
+            required=name_required,
+            min_length=1,
+            max_length=120,
+            pattern=NO_NUL,
+            example="Riverside Car Park",
+        ),
         "address": fields.String(max_length=255, pattern=NO_NUL),
         "city": fields.String(max_length=120, pattern=NO_NUL),
         "latitude": nullable(fields.Float(min=-90, max=90)),
@@ -153,22 +204,38 @@ def _lot_fields(name_required):
 
 
 lot_in = ns.model("LotCreate", _lot_fields(True), strict=True)
-lot_changes_in = ns.model("LotChanges", {
-    **_lot_fields(False), "is_active": fields.Boolean(description="false deactivates, true reactivates"),
-}, strict=True)
-spots_in = ns.model("SpotsCreate", {
-    "count": fields.Integer(required=True, min=1, max=spots.MAX_BULK, example=10),
-    "kind": fields.String(required=True, enum=KINDS, example="standard"),
-    "level": fields.String(max_length=60, pattern=NO_NUL, example="L1"),
-    "zone": fields.String(max_length=60, pattern=NO_NUL, example="A"),
-    "label_prefix": fields.String(max_length=16, pattern=NO_NUL, example="A-"),
-}, strict=True)
-spot_status_in = ns.model("SpotStatusChange", {
-    "status": fields.String(required=True, enum=[SpotStatus.ACTIVE.value, SpotStatus.MAINTENANCE.value]),
-}, strict=True)
+lot_changes_in = ns.model(
+    "LotChanges",
+    {
+        **_lot_fields(False),
+        "is_active": fields.Boolean(description="false deactivates, true reactivates"),
+    },
+    strict=True,
+)
+spots_in = ns.model(
+    "SpotsCreate",
+    {
+        "count": fields.Integer(required=True, min=1, max=spots.MAX_BULK, example=10),
+        "kind": fields.String(required=True, enum=KINDS, example="standard"),
+        "level": fields.String(max_length=60, pattern=NO_NUL, example="L1"),
+        "zone": fields.String(max_length=60, pattern=NO_NUL, example="A"),
+        "label_prefix": fields.String(max_length=16, pattern=NO_NUL, example="A-"),
+    },
+    strict=True,
+)
+spot_status_in = ns.model(
+    "SpotStatusChange",
+    {
+        "status": fields.String(
+            required=True, enum=[SpotStatus.ACTIVE.value, SpotStatus.MAINTENANCE.value]
+        ),
+    },
+    strict=True,
+)
 
 
 # -- serialisers and parsers ----------------------------------------------------------------
+
 
 def _clock(value):
     return value.strftime("%H:%M") if value is not None else None
@@ -177,12 +244,21 @@ def _clock(value):
 def lot_dict(lot):
     """A lot's own fields: address, position, rates and opening hours."""
     return {
-        "id": lot.id, "name": lot.name, "address": lot.address, "city": lot.city,
-        "latitude": lot.latitude, "longitude": lot.longitude, "timezone": lot.timezone,
-        "currency": lot.currency, "hourly_rate_cents": lot.hourly_rate_cents,
-        "daily_max_cents": lot.daily_max_cents, "grace_minutes": lot.grace_minutes,
-        "max_booking_days": lot.max_booking_days, "opens_at": _clock(lot.opens_at),
-        "closes_at": _clock(lot.closes_at), "open_all_day": lot.is_open_all_day,
+        "id": lot.id,
+        "name": lot.name,
+        "address": lot.address,
+        "city": lot.city,
+        "latitude": lot.latitude,
+        "longitude": lot.longitude,
+        "timezone": lot.timezone,
+        "currency": lot.currency,
+        "hourly_rate_cents": lot.hourly_rate_cents,
+        "daily_max_cents": lot.daily_max_cents,
+        "grace_minutes": lot.grace_minutes,
+        "max_booking_days": lot.max_booking_days,
+        "opens_at": _clock(lot.opens_at),
+        "closes_at": _clock(lot.closes_at),
+        "open_all_day": lot.is_open_all_day,
         "is_active": lot.is_active,
     }
 
@@ -198,16 +274,23 @@ def _summary_dict(summary, for_interval):
 
 def _detail_dict(lot, counts, for_interval):
     data = lot_dict(lot)
-    data["spots_by_kind"] = {kind.value: {"total": total, "available": free}
-                             for kind, (total, free) in counts.items()}
+    data["spots_by_kind"] = {
+        kind.value: {"total": total, "available": free} for kind, (total, free) in counts.items()
+    }
     data["total_spots"] = sum(total for total, _ in counts.values())
-    data["available" if for_interval else "available_now"] = sum(free for _, free in counts.values())
+    data["available" if for_interval else "available_now"] = sum(
+        free for _, free in counts.values()
+    )
     return data
 
 
 def _spot_dict(spot, occupied_ids):
-    return {**spot_brief(spot), "lot_id": spot.lot_id, "status": spot.status.value,
-            "occupied_now": spot.id in occupied_ids}
+    return {
+        **spot_brief(spot),
+        "lot_id": spot.lot_id,
+        "status": spot.status.value,
+        "occupied_now": spot.id in occupied_ids,
+    }
 
 
 def _interval_args():
@@ -274,13 +357,16 @@ def _set_active(lot, data):
 # -- resources ------------------------------------------------------------------------------
 
 LIST_PARAMS = query_params(
-    q=("string", "name, city or address contains"), lat=("number", "latitude, with lon"),
-    lon=("number", "longitude, with lat"), radius_km=("number", "only lots this close (needs lat/lon)"),
+    q=("string", "name, city or address contains"),
+    lat=("number", "latitude, with lon"),
+    lon=("number", "longitude, with lat"),
+    radius_km=("number", "only lots this close (needs lat/lon)"),
     starts_at=("date-time", "ISO 8601 with offset: availability from"),
     ends_at=("date-time", "ISO 8601 with offset: availability until (needs starts_at)"),
     spot_kind=("string", f"count only spots of this kind: {', '.join(KINDS)}"),
     include_inactive=("boolean", "admins: include deactivated lots"),
-    page=("integer", "page number, from 1"), per_page=("integer", f"items per page, max {MAX_PER_PAGE}"),
+    page=("integer", "page number, from 1"),
+    per_page=("integer", f"items per page, max {MAX_PER_PAGE}"),
 )
 
 
@@ -294,8 +380,15 @@ class LotList(Resource):
         """Find lots by name, city or position, with spots free now or for an interval."""
         near, radius = _position_args()
         starts_at, ends_at = _interval_args()
-        found = lots.search_lots(_search_text(), near, radius, starts_at, ends_at,
-                                 parse_kind(request.args.get("spot_kind")), _include_inactive())
+        found = lots.search_lots(
+            _search_text(),
+            near,
+            radius,
+            starts_at,
+            ends_at,
+            parse_kind(request.args.get("spot_kind")),
+            _include_inactive(),
+        )
         return page_of(found, lambda summary: _summary_dict(summary, starts_at is not None))
 
     @ns.expect(lot_in, validate=True)
@@ -314,9 +407,13 @@ class LotList(Resource):
 @ns.route(f"/lots/<{ID}:lot_id>")
 @ns.param("lot_id", "The lot id")
 class LotItem(Resource):
-    @ns.doc(security=[], params=query_params(
-        starts_at=("date-time", "ISO 8601 with offset: availability from"),
-        ends_at=("date-time", "ISO 8601 with offset: availability until")))
+    @ns.doc(
+        security=[],
+        params=query_params(
+            starts_at=("date-time", "ISO 8601 with offset: availability from"),
+            ends_at=("date-time", "ISO 8601 with offset: availability until"),
+        ),
+    )
     @ns.response(200, "The lot with spot counts by kind", lot_detail_out)
     @ns.response(404, "No such lot", error)
     @ns.response(422, "Invalid interval", error)
@@ -360,8 +457,12 @@ class LotItem(Resource):
 @ns.route(f"/lots/<{ID}:lot_id>/spots")
 @ns.param("lot_id", "The lot id")
 class LotSpots(Resource):
-    @ns.doc(security=[], params=query_params(page=("integer", "page number"),
-                                             per_page=("integer", "items per page")))
+    @ns.doc(
+        security=[],
+        params=query_params(
+            page=("integer", "page number"), per_page=("integer", "items per page")
+        ),
+    )
     @ns.response(200, "The lot's spots and whether each is occupied now", spot_page)
     @ns.response(404, "No such lot", error)
     def get(self, lot_id):
@@ -382,8 +483,14 @@ class LotSpots(Resource):
         """Create spots in bulk, labelled after the highest existing number (admin)."""
         lot = lots.get_lot(lot_id, include_inactive=True)
         data = json_body()
-        created = spots.create_spots(lot, data["count"], data["kind"], data.get("level"),
-                                     data.get("zone"), data.get("label_prefix"))
+        created = spots.create_spots(
+            lot,
+            data["count"],
+            data["kind"],
+            data.get("level"),
+            data.get("zone"),
+            data.get("label_prefix"),
+        )
         return [_spot_dict(spot, set()) for spot in created], 201
 
 
@@ -412,4 +519,3 @@ class SpotItem(Resource):
         """Delete a spot without active or upcoming bookings (admin)."""
         spots.delete_spot(spots.get_spot(spot_id))
         return "", 204
-

@@ -8,15 +8,26 @@ from parkapp.services import reports
 ns = Namespace("reports", description="Figures for admins")
 error = error_model(ns)
 
-dashboard_out = ns.model("Dashboard", {
-    "lots": fields.Integer(description="active lots"),
-    "spots": fields.Integer(description="spots in service"),
-    "occupied_now": fields.Integer, "occupancy_percent": fields.Float(example=42.5),
-    "active_bookings": fields.Integer, "bookings_today": fields.Integer(description="created today (UTC)"),
-    "revenue_today": fields.List(fields.Nested(ns.model("Revenue", {
-        "amount_cents": fields.Integer, "currency": fields.String(example="GBP")})),
-        description="completed stays released today (UTC), per currency"),
-})
+dashboard_out = ns.model(
+    "Dashboard",
+    {
+        "lots": fields.Integer(description="active lots"),
+        "spots": fields.Integer(description="spots in service"),
+        "occupied_now": fields.Integer,
+        "occupancy_percent": fields.Float(example=42.5),
+        "active_bookings": fields.Integer,
+        "bookings_today": fields.Integer(description="created today (UTC)"),
+        "revenue_today": fields.List(
+            fields.Nested(
+                ns.model(
+                    "Revenue",
+                    {"amount_cents": fields.Integer, "currency": fields.String(example="GBP")},
+                )
+            ),
+            description="completed stays released today (UTC), per currency",
+        ),
+    },
+)
 
 
 @ns.route("/dashboard")

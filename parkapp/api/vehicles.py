@@ -13,11 +13,19 @@ ns = Namespace("vehicles", description="Your vehicles", path="/")
 error = error_model(ns)
 TYPES = [kind.value for kind in VehicleType]
 
-vehicle_out = ns.model("Vehicle", {
-    "id": fields.Integer, "plate": fields.String(example="AB12CDE"),
-    "vehicle_type": fields.String(enum=TYPES), "make": fields.String, "model": fields.String,
-    "colour": fields.String, "is_ev": fields.Boolean, "created_at": fields.DateTime,
-})
+vehicle_out = ns.model(
+    "Vehicle",
+    {
+        "id": fields.Integer,
+        "plate": fields.String(example="AB12CDE"),
+        "vehicle_type": fields.String(enum=TYPES),
+        "make": fields.String,
+        "model": fields.String,
+        "colour": fields.String,
+        "is_ev": fields.Boolean,
+        "created_at": fields.DateTime,
+    },
+)
 vehicle_page = page_model(ns, "VehiclePage", vehicle_out)
 _details = {
     "vehicle_type": fields.String(enum=TYPES, example="car"),
@@ -26,24 +34,42 @@ _details = {
     "colour": fields.String(max_length=30, pattern=NO_NUL, example="blue"),
     "is_ev": fields.Boolean(example=False),
 }
-vehicle_in = ns.model("VehicleCreate", {
-    "plate": fields.String(required=True, max_length=32, pattern=NO_NUL, example="ab-12 cde",
-                           description="normalised: upper case, no spaces, dashes or dots"),
-    **_details,
-}, strict=True)
+vehicle_in = ns.model(
+    "VehicleCreate",
+    {
+        "plate": fields.String(
+            required=True,
+            max_length=32,
+            pattern=NO_NUL,
+            example="ab-12 cde",
+            description="normalised: upper case, no spaces, dashes or dots",
+        ),
+        **_details,
+    },
+    strict=True,
+)
 vehicle_changes_in = ns.model("VehicleChanges", _details, strict=True)
 
 
 def vehicle_dict(vehicle):
     """A vehicle as the API shows it."""
-    return {"id": vehicle.id, "plate": vehicle.plate, "vehicle_type": vehicle.vehicle_type.value,
-            "make": vehicle.make, "model": vehicle.model, "colour": vehicle.colour,
-            "is_ev": vehicle.is_ev, "created_at": iso(vehicle.created_at)}
+    return {
+        "id": vehicle.id,
+        "plate": vehicle.plate,
+        "vehicle_type": vehicle.vehicle_type.value,
+        "make": vehicle.make,
+        "model": vehicle.model,
+        "colour": vehicle.colour,
+        "is_ev": vehicle.is_ev,
+        "created_at": iso(vehicle.created_at),
+    }
 
 
 @ns.route("/vehicles")
 class VehicleList(Resource):
-    @ns.doc(params=query_params(page=("integer", "page number"), per_page=("integer", "items per page")))
+    @ns.doc(
+        params=query_params(page=("integer", "page number"), per_page=("integer", "items per page"))
+    )
     @ns.response(200, "Your vehicles by plate", vehicle_page)
     @ns.response(401, "No valid token", error)
     @jwt_required()
@@ -61,9 +87,15 @@ class VehicleList(Resource):
     def post(self):
         """Add a vehicle to your account."""
         data = json_body()
-        vehicle = vehicles.add_vehicle(current_user, data["plate"], data.get("vehicle_type", "car"),
-                                       data.get("make", ""), data.get("model", ""),
-                                       data.get("colour", ""), data.get("is_ev", False))
+        vehicle = vehicles.add_vehicle(
+            current_user,
+            data["plate"],
+            data.get("vehicle_type", "car"),
+            data.get("make", ""),
+            data.get("model", ""),
+            data.get("colour", ""),
+            data.get("is_ev", False),
+        )
         return vehicle_dict(vehicle), 201
 
 

@@ -8,5 +8,6 @@ from wtforms.validators import DataRequired, Length
 class ParkappRegisterForm(RegisterFormV2):
     """Registration asks for a full name as well as email and password."""
 
-    full_name = StringField("Full name", validators=[DataRequired(message="Give your name."),
-                                                     Length(max=120)])
+    full_name = StringField(
+        "Full name", validators=[DataRequired(message="Give your name."), Length(max=120)]
+    )

@@ -2,12 +2,12 @@
 
 from parkapp.models.bookings import HOLDING, Booking, BookingSource, BookingStatus
 from parkapp.models.jobs import (
-                                 ExportJob,
-                                 JobKind,
-                                 JobStatus,
-                                 Notification,
-                                 NotificationStatus,
-                                 OutboxMail,
+    ExportJob,
+    JobKind,
+    JobStatus,
+    Notification,
+    NotificationStatus,
+    OutboxMail,
 )
 from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
 from parkapp.models.types import utcnow
@@ -15,7 +15,30 @@ from parkapp.models.users import ADMIN, OPERATOR, ROLE_NAMES, USER, RevokedToken
 from parkapp.models.vehicles import Vehicle, VehicleType
 
 __all__ = [
-    "ADMIN", "HOLDING", "OPERATOR", "ROLE_NAMES", "USER",
-    "Booking", "BookingSource", "BookingStatus", "ExportJob", "JobKind", "JobStatus", "Level", "Lot", "Notification", "NotificationStatus", "OutboxMail", "RevokedToken", "Role",
-    "Spot", "SpotKind", "SpotStatus", "User", "Vehicle", "VehicleType", "Zone", "utcnow",
+    "ADMIN",
+    "HOLDING",
+    "OPERATOR",
+    "ROLE_NAMES",
+    "USER",
+    "Booking",
+    "BookingSource",
+    "BookingStatus",
+    "ExportJob",
+    "JobKind",
+    "JobStatus",
+    "Level",
+    "Lot",
+    "Notification",
+    "NotificationStatus",
+    "OutboxMail",
+    "RevokedToken",
+    "Role",
+    "Spot",
+    "SpotKind",
+    "SpotStatus",
+    "User",
+    "Vehicle",
+    "VehicleType",
+    "Zone",
+    "utcnow",
 ]

@@ -48,7 +48,9 @@ class Booking(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
     plate: Mapped[str] = mapped_column(String(16))
-    source: Mapped[BookingSource] = mapped_column(enum_column(BookingSource), default=BookingSource.WEB)
+    source: Mapped[BookingSource] = mapped_column(
+        enum_column(BookingSource), default=BookingSource.WEB
+    )
     status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus))
     starts_at = mapped_column(UTCDateTime, nullable=False)
     ends_at = mapped_column(UTCDateTime, nullable=True)

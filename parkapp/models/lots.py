@@ -38,7 +38,9 @@ class Lot(db.Model):
     __tablename__ = "lots"
     __table_args__ = (
         CheckConstraint("hourly_rate_cents >= 0", name="hourly_rate_non_negative"),
-        CheckConstraint("daily_max_cents IS NULL OR daily_max_cents >= 0", name="daily_max_non_negative"),
+        CheckConstraint(
+            "daily_max_cents IS NULL OR daily_max_cents >= 0", name="daily_max_non_negative"
+        ),
         CheckConstraint("grace_minutes >= 0", name="grace_non_negative"),
     )
 
@@ -59,10 +61,12 @@ class Lot(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
-    levels = relationship("Level", back_populates="lot", order_by="Level.ordinal",
-                          cascade="all, delete-orphan")
-    spots = relationship("Spot", back_populates="lot", order_by="Spot.label",
-                         cascade="all, delete-orphan")
+    levels = relationship(
+        "Level", back_populates="lot", order_by="Level.ordinal", cascade="all, delete-orphan"
+    )
+    spots = relationship(
+        "Spot", back_populates="lot", order_by="Spot.label", cascade="all, delete-orphan"
+    )
 
     @property
     def is_open_all_day(self):
@@ -84,8 +88,9 @@ class Level(db.Model):
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
 
     lot = relationship("Lot", back_populates="levels")
-    zones = relationship("Zone", back_populates="level", order_by="Zone.name",
-                         cascade="all, delete-orphan")
+    zones = relationship(
+        "Zone", back_populates="level", order_by="Zone.name", cascade="all, delete-orphan"
+    )
 
 
 class Zone(db.Model):

@@ -36,5 +36,10 @@ class UTCDateTime(TypeDecorator):
 
 def enum_column(enum_cls, length=20):
     """A VARCHAR column holding an enum's values (no database ENUM type to migrate)."""
-    return Enum(enum_cls, native_enum=False, length=length, validate_strings=True,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )

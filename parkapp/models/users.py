@@ -25,8 +25,9 @@ class User(db.Model, fsqla.FsUserMixin):
     __tablename__ = "users"
 
     full_name: Mapped[str] = mapped_column(String(120), default="")
-    vehicles = db.relationship("Vehicle", back_populates="owner", lazy="select",
-                               order_by="Vehicle.plate")
+    vehicles = db.relationship(
+        "Vehicle", back_populates="owner", lazy="select", order_by="Vehicle.plate"
+    )
 
     @property
     def role_names(self):

@@ -25,7 +25,9 @@ class Vehicle(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     plate: Mapped[str] = mapped_column(String(16), index=True)
-    vehicle_type: Mapped[VehicleType] = mapped_column(enum_column(VehicleType), default=VehicleType.CAR)
+    vehicle_type: Mapped[VehicleType] = mapped_column(
+        enum_column(VehicleType), default=VehicleType.CAR
+    )
     make: Mapped[str] = mapped_column(String(60), default="")
     model: Mapped[str] = mapped_column(String(60), default="")
     colour: Mapped[str] = mapped_column(String(30), default="")

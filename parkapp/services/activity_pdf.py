@@ -19,14 +19,16 @@ from parkapp.services.csv_export import _local
 from parkapp.services.pricing import money
 
 CHUNK = 500
-STYLE = TableStyle([
-    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f5eff")),
-    ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-    ("FONTSIZE", (0, 0), (-1, -1), 8),
-    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f1f4f9")]),
-    ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c4cad4")),
-    ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
-])
+STYLE = TableStyle(
+    [
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f5eff")),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f1f4f9")]),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c4cad4")),
+        ("ALIGN", (-1, 1), (-1, -1), "RIGHT"),
+    ]
+)
 
 
 @dataclass
@@ -54,8 +56,17 @@ class Activity:
         lot[1] += minutes
         lot[2][currency] += price or 0
         self.by_week[week] += 1
-        self.rows.append([_local(starts, zone), lot_name, spot, plate, f"{minutes // 60}h{minutes % 60:02d}",
-                          str(status), "" if price is None else money(price, currency)])
+        self.rows.append(
+            [
+                _local(starts, zone),
+                lot_name,
+                spot,
+                plate,
+                f"{minutes // 60}h{minutes % 60:02d}",
+                str(status),
+                "" if price is None else money(price, currency),
+            ]
+        )
 
 
 def _totals(amounts):
@@ -65,29 +76,54 @@ def _totals(amounts):
 def build_activity_pdf(path, activity):
     """Write the monthly activity PDF for one user."""
     styles = getSampleStyleSheet()
-    story = [Paragraph(f"parkapp activity report: {activity.month_label}", styles["Title"]),
-             Paragraph(f"For {activity.name}", styles["Heading2"]),
-             _facts_table([("Bookings", str(activity.bookings)),
-                           ("Hours parked", f"{activity.minutes / 60:.1f}"),
-                           ("Amount spent", _totals(activity.spent)),
-                           ("Saved by discounts and memberships", _totals(activity.saved))]),
-             Spacer(1, 6 * mm), Paragraph("By lot", styles["Heading3"])]
-    lot_rows = [[name, str(n), f"{m / 60:.1f}", _totals(spent)]
-                for name, (n, m, spent) in sorted(activity.by_lot.items())]
+    story = [
+        Paragraph(f"parkapp activity report: {activity.month_label}", styles["Title"]),
+        Paragraph(f"For {activity.name}", styles["Heading2"]),
+        _facts_table(
+            [
+                ("Bookings", str(activity.bookings)),
+                ("Hours parked", f"{activity.minutes / 60:.1f}"),
+                ("Amount spent", _totals(activity.spent)),
+                ("Saved by discounts and memberships", _totals(activity.saved)),
+            ]
+        ),
+        Spacer(1, 6 * mm),
+        Paragraph("By lot", styles["Heading3"]),
+    ]
+    lot_rows = [
+        [name, str(n), f"{m / 60:.1f}", _totals(spent)]
+        for name, (n, m, spent) in sorted(activity.by_lot.items())
+    ]
     story += _chunked(["Lot", "Bookings", "Hours", "Spent"], lot_rows)
     if activity.by_week:
-        story += [Spacer(1, 4 * mm), Paragraph("Bookings by week", styles["Heading3"]),
-                  _week_chart(activity.by_week)]
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Bookings by week", styles["Heading3"]),
+            _week_chart(activity.by_week),
+        ]
     story += [Spacer(1, 4 * mm), Paragraph("Bookings", styles["Heading3"])]
-    story += _chunked(["Start", "Lot", "Spot", "Plate", "Duration", "Status", "Amount"], activity.rows)
-    SimpleDocTemplate(path, pagesize=A4, title=f"Activity {activity.month_label}",
-                      leftMargin=15 * mm, rightMargin=15 * mm).build(story)
+    story += _chunked(
+        ["Start", "Lot", "Spot", "Plate", "Duration", "Status", "Amount"], activity.rows
+    )
+    SimpleDocTemplate(
+        path,
+        pagesize=A4,
+        title=f"Activity {activity.month_label}",
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+    ).build(story)
 
 
 def _facts_table(pairs):
     table = Table([[k, v] for k, v in pairs], colWidths=[70 * mm, 100 * mm])
-    table.setStyle(TableStyle([("FONTSIZE", (0, 0), (-1, -1), 10),
-                               ("TEXTCOLOR", (0, 0), (0, -1), colors.HexColor("#5b6475"))]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTSIZE", (0, 0), (-1, -1), 10),
+                ("TEXTCOLOR", (0, 0), (0, -1), colors.HexColor("#5b6475")),
+            ]
+        )
+    )
     return table
 
 
@@ -97,7 +133,7 @@ def _chunked(header, rows):
         return [Paragraph("Nothing in this period.", getSampleStyleSheet()["Normal"])]
     tables = []
     for start in range(0, len(rows), CHUNK):
-        table = Table([header, *rows[start:start + CHUNK]], repeatRows=1)
+        table = Table([header, *rows[start : start + CHUNK]], repeatRows=1)
         table.setStyle(STYLE)
         tables.append(table)
     return tables

@@ -11,8 +11,10 @@ def overlaps(starts_at, ends_at):
 
     `ends_at=None` on either side is an open upper bound.
     """
-    conditions = [Booking.status.in_(HOLDING),
-                  or_(Booking.ends_at.is_(None), Booking.ends_at > starts_at)]
+    conditions = [
+        Booking.status.in_(HOLDING),
+        or_(Booking.ends_at.is_(None), Booking.ends_at > starts_at),
+    ]
     if ends_at is not None:
         conditions.append(Booking.starts_at < ends_at)
     return and_(*conditions)
@@ -38,8 +40,11 @@ def available_by_lot(lot_ids, starts_at, ends_at, kind=None):
     """{lot_id: number of spots bookable over the interval} in one query."""
     query = (
         select(Spot.lot_id, func.count(Spot.id))
-        .where(Spot.lot_id.in_(lot_ids), Spot.status == SpotStatus.ACTIVE,
-               ~spot_taken(starts_at, ends_at))
+        .where(
+            Spot.lot_id.in_(lot_ids),
+            Spot.status == SpotStatus.ACTIVE,
+            ~spot_taken(starts_at, ends_at),
+        )
         .group_by(Spot.lot_id)
     )
     if kind is not None:
@@ -49,12 +54,18 @@ def available_by_lot(lot_ids, starts_at, ends_at, kind=None):
 
 def counts_by_kind(lot_id, starts_at, ends_at):
     """{kind: (total spots in service, bookable over the interval)} for one lot."""
-    total = select(Spot.kind, func.count(Spot.id)).where(
-        Spot.lot_id == lot_id, Spot.status != SpotStatus.REMOVED
-    ).group_by(Spot.kind)
-    free = select(Spot.kind, func.count(Spot.id)).where(
-        Spot.lot_id == lot_id, Spot.status == SpotStatus.ACTIVE, ~spot_taken(starts_at, ends_at)
-    ).group_by(Spot.kind)
+    total = (
+        select(Spot.kind, func.count(Spot.id))
+        .where(Spot.lot_id == lot_id, Spot.status != SpotStatus.REMOVED)
+        .group_by(Spot.kind)
+    )
+    free = (
+        select(Spot.kind, func.count(Spot.id))
+        .where(
+            Spot.lot_id == lot_id, Spot.status == SpotStatus.ACTIVE, ~spot_taken(starts_at, ends_at)
+        )
+        .group_by(Spot.kind)
+    )
     totals = dict(db.session.execute(total).all())
     frees = dict(db.session.execute(free).all())
     return {kind: (count, frees.get(kind, 0)) for kind, count in sorted(totals.items())}
@@ -63,7 +74,9 @@ def counts_by_kind(lot_id, starts_at, ends_at):
 def occupied_spot_ids(lot_id, at):
     """Ids of the lot's spots that a holding booking covers at instant `at`."""
     query = select(Booking.spot_id).where(
-        Booking.lot_id == lot_id, Booking.status.in_(HOLDING), Booking.starts_at <= at,
+        Booking.lot_id == lot_id,
+        Booking.status.in_(HOLDING),
+        Booking.starts_at <= at,
         or_(Booking.ends_at.is_(None), Booking.ends_at > at),
     )
     return set(db.session.scalars(query))

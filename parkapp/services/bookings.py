@@ -98,7 +98,9 @@ def parse_kind(kind):
     try:
         return SpotKind(kind)
     except ValueError:
-        raise Invalid("spot_kind", f"Spot kind must be one of: {', '.join(k.value for k in SpotKind)}.") from None
+        raise Invalid(
+            "spot_kind", f"Spot kind must be one of: {', '.join(k.value for k in SpotKind)}."
+        ) from None
 
 
 def quote_for(lot, starts_at=None, ends_at=None, spot_kind=None, vehicle_type=None):
@@ -120,19 +122,32 @@ def create_booking(user, req):
         status = BookingStatus.ACTIVE if park_now else BookingStatus.RESERVED
         _check_plate_free(plate, start, end, status)
         booking = Booking(
-            lot_id=lot.id, user_id=user.id, vehicle_id=vehicle.id, plate=plate, source=req.source,
-            status=status, starts_at=start, ends_at=end, booked_ends_at=end,
+            lot_id=lot.id,
+            user_id=user.id,
+            vehicle_id=vehicle.id,
+            plate=plate,
+            source=req.source,
+            status=status,
+            starts_at=start,
+            ends_at=end,
+            booked_ends_at=end,
             checked_in_at=now if park_now else None,
-            confirmation_code=new_code(), currency=lot.currency,
+            confirmation_code=new_code(),
+            currency=lot.currency,
         )
         if req.spot_id is not None:
             spot = _lock_chosen_spot(lot, req.spot_id, start, end)
             _insert(session, booking, spot)
         else:
-            kinds = (kind,) if kind else DEFAULT_KINDS.get(vehicle.vehicle_type.value, DEFAULT_KINDS[None])
+            kinds = (
+                (kind,)
+                if kind
+                else DEFAULT_KINDS.get(vehicle.vehicle_type.value, DEFAULT_KINDS[None])
+            )
             spot = _insert_on_any_spot(session, booking, lot, kinds, start, end)
-        booking.quoted_cents = pricing.quote(lot, spot.kind, vehicle.vehicle_type,
-                                             booking.starts_at, end).total_cents
+        booking.quoted_cents = pricing.quote(
+            lot, spot.kind, vehicle.vehicle_type, booking.starts_at, end
+        ).total_cents
     return booking
 
 
@@ -146,8 +161,11 @@ def plate_clash(plate, start, end, status, exclude_id=None):
     """
     overlap = availability.overlaps(start, end)
     if status == BookingStatus.ACTIVE:
-        cross = and_(Booking.status == BookingStatus.RESERVED, Booking.starts_at <= start,
-                     Booking.ends_at > start)
+        cross = and_(
+            Booking.status == BookingStatus.RESERVED,
+            Booking.starts_at <= start,
+            Booking.ends_at > start,
+        )
     else:
         cross = and_(Booking.status == BookingStatus.ACTIVE, Booking.ends_at.is_not(None), overlap)
     condition = and_(Booking.plate == plate, or_(and_(Booking.status == status, overlap), cross))
@@ -155,15 +173,20 @@ def plate_clash(plate, start, end, status, exclude_id=None):
 
 
 def _check_plate_free(plate, start, end, status, exclude_id=None):
-    clash = db.session.scalar(select(Booking).where(
-        plate_clash(plate, start, end, status, exclude_id)).limit(1))
+    clash = db.session.scalar(
+        select(Booking).where(plate_clash(plate, start, end, status, exclude_id)).limit(1)
+    )
     if clash is None:
         return
     if status == BookingStatus.ACTIVE and clash.status == BookingStatus.RESERVED:
-        raise VehicleBusy(f"Vehicle {plate} has a reservation now: check in to it instead.",
-                          errors={"vehicle_plate": ["Has a reservation for now."]})
-    raise VehicleBusy(f"Vehicle {plate} already has a booking at that time.",
-                      errors={"vehicle_plate": ["Already booked for an overlapping time."]})
+        raise VehicleBusy(
+            f"Vehicle {plate} has a reservation now: check in to it instead.",
+            errors={"vehicle_plate": ["Has a reservation for now."]},
+        )
+    raise VehicleBusy(
+        f"Vehicle {plate} already has a booking at that time.",
+        errors={"vehicle_plate": ["Already booked for an overlapping time."]},
+    )
 
 
 def _lock_chosen_spot(lot, spot_id, start, end):
@@ -180,8 +203,11 @@ def _lock_chosen_spot(lot, spot_id, start, end):
 
 def _confirm_free(spot, start, end):
     """Check a locked spot again with a fresh read: a stay committed meanwhile counts too."""
-    taken = db.session.scalar(select(Booking.id).where(Booking.spot_id == spot.id,
-                                                       availability.overlaps(start, end)).limit(1))
+    taken = db.session.scalar(
+        select(Booking.id)
+        .where(Booking.spot_id == spot.id, availability.overlaps(start, end))
+        .limit(1)
+    )
     if taken is not None:
         raise SpotUnavailable(f"Spot {spot.label} is taken for that time.")
 
@@ -192,8 +218,9 @@ def _insert_on_any_spot(session, booking, lot, kinds, start, end):
         query = availability.free_spots_query(lot.id, start, end, kinds)
         if tried:
             query = query.where(Spot.id.not_in(tried))
-        spot = session.scalar(query.limit(1).with_for_update(of=Spot, skip_locked=True,
-                                                             key_share=True))
+        spot = session.scalar(
+            query.limit(1).with_for_update(of=Spot, skip_locked=True, key_share=True)
+        )
         if spot is None:
             break
         try:
@@ -221,7 +248,9 @@ def _insert(session, booking, spot):
         if constraint == SPOT_CONSTRAINT:
             raise SpotUnavailable(f"Spot {spot.label} was just taken.") from None
         if constraint in PLATE_CONSTRAINTS:
-            raise VehicleBusy(f"Vehicle {booking.plate} already has a booking at that time.") from None
+            raise VehicleBusy(
+                f"Vehicle {booking.plate} already has a booking at that time."
+            ) from None
         raise
     booking.spot = spot
     return spot
@@ -248,7 +277,9 @@ def get_booking(booking_id, user):
 
 def get_by_code(code, user):
     """A booking by confirmation code, for its owner or gate staff."""
-    booking = db.session.scalar(select(Booking).filter_by(confirmation_code=(code or "").strip().upper()))
+    booking = db.session.scalar(
+        select(Booking).filter_by(confirmation_code=(code or "").strip().upper())
+    )
     if booking is None or not booking.can_view(user):
         raise NotFound("No booking with that code.")
     return booking
@@ -262,11 +293,15 @@ def check_in(booking, user):
     with write_transaction() as session:
         session.refresh(booking, with_for_update=True)
         if booking.status != BookingStatus.RESERVED:
-            raise WrongState(f"This booking is {booking.status.value}; only a reservation can be checked in.")
+            raise WrongState(
+                f"This booking is {booking.status.value}; only a reservation can be checked in."
+            )
         early = timedelta(minutes=current_app.config["CHECK_IN_EARLY_MINUTES"])
         if now < booking.starts_at - early:
-            raise WrongState(f"Check-in opens {int(early.total_seconds() // 60)} minutes before the start.",
-                             code="too_early")
+            raise WrongState(
+                f"Check-in opens {int(early.total_seconds() // 60)} minutes before the start.",
+                code="too_early",
+            )
         if booking.ends_at is not None and now >= booking.ends_at:
             raise WrongState("This reservation has already ended.", code="reservation_over")
         start = min(now, booking.starts_at)
@@ -281,7 +316,9 @@ def check_in(booking, user):
 def _move_start(session, booking, now):
     """An early check-in claims the spot from now, if neither spot nor vehicle is held until then."""
     others = (Booking.id != booking.id, availability.overlaps(now, booking.starts_at))
-    if session.scalar(select(Booking.id).where(Booking.spot_id == booking.spot_id, *others).limit(1)):
+    if session.scalar(
+        select(Booking.id).where(Booking.spot_id == booking.spot_id, *others).limit(1)
+    ):
         raise SpotUnavailable("Your spot is still taken until your reservation starts.")
     booking.starts_at = now
     try:
@@ -290,8 +327,9 @@ def _move_start(session, booking, now):
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
         if constraint in PLATE_CONSTRAINTS:
-            raise VehicleBusy(f"Vehicle {booking.plate} still has a booking until your "
-                              "reservation starts.") from None
+            raise VehicleBusy(
+                f"Vehicle {booking.plate} still has a booking until your reservation starts."
+            ) from None
         raise SpotUnavailable("Your spot is still taken until your reservation starts.") from None
 
 
@@ -302,8 +340,14 @@ def release(booking, user):
     now = utcnow()
     with write_transaction() as session:
         session.refresh(booking, with_for_update=True)
-        if booking.status in (BookingStatus.COMPLETED, BookingStatus.CANCELLED, BookingStatus.NO_SHOW):
-            raise WrongState(f"This booking is already {booking.status.value}.", code="already_released")
+        if booking.status in (
+            BookingStatus.COMPLETED,
+            BookingStatus.CANCELLED,
+            BookingStatus.NO_SHOW,
+        ):
+            raise WrongState(
+                f"This booking is already {booking.status.value}.", code="already_released"
+            )
         if booking.status != BookingStatus.ACTIVE:
             raise WrongState("Check in before releasing this reservation.", code="not_checked_in")
         booking.status = BookingStatus.COMPLETED
@@ -313,8 +357,9 @@ def release(booking, user):
             booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
         billed_until = max(now, booking.booked_ends_at or now)
         vehicle_type = booking.vehicle.vehicle_type if booking.vehicle else None
-        booking.price_cents = pricing.quote(booking.lot, booking.spot.kind, vehicle_type,
-                                            booking.starts_at, billed_until).total_cents
+        booking.price_cents = pricing.quote(
+            booking.lot, booking.spot.kind, vehicle_type, booking.starts_at, billed_until
+        ).total_cents
     return booking
 
 
@@ -325,8 +370,10 @@ def cancel(booking, user):
     with write_transaction() as session:
         session.refresh(booking, with_for_update=True)
         if booking.status != BookingStatus.RESERVED:
-            raise WrongState(f"This booking is {booking.status.value}; only an upcoming reservation "
-                             "can be cancelled.")
+            raise WrongState(
+                f"This booking is {booking.status.value}; only an upcoming reservation "
+                "can be cancelled."
+            )
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = utcnow()
     return booking
@@ -345,10 +392,14 @@ def final_quote(booking):
 def bookings_of(user):
     """The user's bookings split into upcoming, active and past, newest past first."""
     rows = db.session.scalars(
-        select(Booking).where(Booking.user_id == user.id).order_by(Booking.starts_at.desc())
+        select(Booking)
+        .where(Booking.user_id == user.id)
+        .order_by(Booking.starts_at.desc())
         .options(db.joinedload(Booking.lot), db.joinedload(Booking.spot))
     ).all()
-    upcoming = sorted((b for b in rows if b.status == BookingStatus.RESERVED), key=lambda b: b.starts_at)
+    upcoming = sorted(
+        (b for b in rows if b.status == BookingStatus.RESERVED), key=lambda b: b.starts_at
+    )
     active = [b for b in rows if b.status == BookingStatus.ACTIVE]
     past = [b for b in rows if b.status not in HOLDING]
     return {"upcoming": upcoming, "active": active, "past": past}
@@ -378,5 +429,6 @@ def filtered_query(flt):
         query = query.where(Booking.starts_at >= flt.date_from)
     if flt.date_to is not None:
         query = query.where(Booking.starts_at < flt.date_to)
-    return query.options(db.joinedload(Booking.lot), db.joinedload(Booking.spot),
-                         db.joinedload(Booking.user))
+    return query.options(
+        db.joinedload(Booking.lot), db.joinedload(Booking.spot), db.joinedload(Booking.user)
+    )

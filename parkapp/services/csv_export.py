@@ -13,8 +13,18 @@ from sqlalchemy import func, select
 from parkapp.extensions import db
 from parkapp.models import Booking, Lot, Spot
 
-HEADER = ["confirmation_code", "lot", "spot", "plate", "start", "end", "duration_minutes",
-          "amount", "currency", "status"]
+HEADER = [
+    "confirmation_code",
+    "lot",
+    "spot",
+    "plate",
+    "start",
+    "end",
+    "duration_minutes",
+    "amount",
+    "currency",
+    "status",
+]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 5000
 MIN_STEP = 100  # rows between progress reports, at least (at most one report per percent)
@@ -44,11 +54,25 @@ def _amount(cents):
 
 def rows_query(flt_conditions):
     """The columns of the CSV as a plain select (no ORM objects), in start order."""
-    return (select(Booking.confirmation_code, Lot.name, Lot.timezone, Spot.label, Booking.plate,
-                   Booking.starts_at, Booking.ends_at, Booking.price_cents, Booking.quoted_cents,
-                   Booking.currency, Booking.status)
-            .join(Lot, Lot.id == Booking.lot_id).join(Spot, Spot.id == Booking.spot_id)
-            .where(*flt_conditions).order_by(Booking.starts_at, Booking.id))
+    return (
+        select(
+            Booking.confirmation_code,
+            Lot.name,
+            Lot.timezone,
+            Spot.label,
+            Booking.plate,
+            Booking.starts_at,
+            Booking.ends_at,
+            Booking.price_cents,
+            Booking.quoted_cents,
+            Booking.currency,
+            Booking.status,
+        )
+        .join(Lot, Lot.id == Booking.lot_id)
+        .join(Spot, Spot.id == Booking.spot_id)
+        .where(*flt_conditions)
+        .order_by(Booking.starts_at, Booking.id)
+    )
 
 
 def count_rows(flt_conditions):
@@ -61,8 +85,18 @@ def format_row(row):
     code, lot, zone, spot, plate, starts, ends, price, quoted, currency, status = row
     minutes = "" if ends is None else int((ends - starts).total_seconds() // 60)
     amount = price if price is not None else (quoted if status in ("reserved", "active") else None)
-    return (code, safe_cell(lot), safe_cell(spot), safe_cell(plate), _local(starts, zone),
-            _local(ends, zone), minutes, _amount(amount), currency, str(status))
+    return (
+        code,
+        safe_cell(lot),
+        safe_cell(spot),
+        safe_cell(plate),
+        _local(starts, zone),
+        _local(ends, zone),
+        minutes,
+        _amount(amount),
+        currency,
+        str(status),
+    )
 
 
 def write_csv(path, flt_conditions, progress=None, days=(None, None)):
@@ -115,5 +149,9 @@ def month_bounds(month):
     from datetime import UTC
 
     start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
     return start, end

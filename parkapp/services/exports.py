@@ -81,7 +81,9 @@ def request_export(user, kind, params=None, dedupe_key=None):
         raise Invalid("kind", "Kind must be bookings_csv or activity_pdf.") from None
     if kind in ADMIN_KINDS and not user.is_admin:
         raise Forbidden("Only admins can run this export.")
-    job = ExportJob(user_id=user.id, kind=kind, params=clean_params(kind, params), dedupe_key=dedupe_key)
+    job = ExportJob(
+        user_id=user.id, kind=kind, params=clean_params(kind, params), dedupe_key=dedupe_key
+    )
     db.session.add(job)
     db.session.commit()
     dispatch(job)
@@ -101,8 +103,9 @@ def dispatch(job):
     except Exception as exc:  # broker down or unreachable: keep the job, dispatch later
         log.warning("Could not enqueue export job %s: %s", job_id, exc)
         return False
-    db.session.execute(db.update(ExportJob).where(ExportJob.id == job_id)
-                       .values(dispatched_at=utcnow()))
+    db.session.execute(
+        db.update(ExportJob).where(ExportJob.id == job_id).values(dispatched_at=utcnow())
+    )
     db.session.commit()
     return True
 
@@ -110,9 +113,13 @@ def dispatch(job):
 def redispatch_pending():
     """Enqueue jobs still pending a while after they were created or last dispatched."""
     cutoff = utcnow() - REDISPATCH_AFTER
-    jobs = db.session.scalars(select(ExportJob).where(
-        ExportJob.status == JobStatus.PENDING, ExportJob.created_at < cutoff,
-        (ExportJob.dispatched_at.is_(None)) | (ExportJob.dispatched_at < cutoff))).all()
+    jobs = db.session.scalars(
+        select(ExportJob).where(
+            ExportJob.status == JobStatus.PENDING,
+            ExportJob.created_at < cutoff,
+            (ExportJob.dispatched_at.is_(None)) | (ExportJob.dispatched_at < cutoff),
+        )
+    ).all()
     return sum(dispatch(job) for job in jobs)
 
 
@@ -126,14 +133,21 @@ def get_job(job_id, user):
 
 def jobs_of(user, limit=50):
     """The user's most recent jobs."""
-    return db.session.scalars(select(ExportJob).where(ExportJob.user_id == user.id)
-                              .order_by(ExportJob.id.desc()).limit(limit)).all()
+    return db.session.scalars(
+        select(ExportJob)
+        .where(ExportJob.user_id == user.id)
+        .order_by(ExportJob.id.desc())
+        .limit(limit)
+    ).all()
 
 
 def has_file(job):
     """Whether the job's file was built and is still there (also when only mailing failed)."""
-    return bool(job.file_path) and job.status in (JobStatus.DONE, JobStatus.FAILED) \
+    return (
+        bool(job.file_path)
+        and job.status in (JobStatus.DONE, JobStatus.FAILED)
         and os.path.exists(job.file_path)
+    )
 
 
 def download_path(job, user):
@@ -178,16 +192,21 @@ def progress_updater(job):
             # Its own short transaction: the session is busy streaming rows, and committing
             # it would close PostgreSQL's server-side cursor under the export.
             with db.engine.begin() as conn:
-                conn.execute(db.update(ExportJob).where(ExportJob.id == job_id)
-                             .values(progress=percent))
+                conn.execute(
+                    db.update(ExportJob).where(ExportJob.id == job_id).values(progress=percent)
+                )
 
     return update
 
 
 def generate(job):
     """Write the job's file; return (path, file_name, rows)."""
-    builders = {JobKind.BOOKINGS_CSV: _bookings_csv, JobKind.ADMIN_BOOKINGS_CSV: _bookings_csv,
-                JobKind.ACTIVITY_PDF: _activity_pdf, JobKind.REVENUE_PDF: _revenue_pdf}
+    builders = {
+        JobKind.BOOKINGS_CSV: _bookings_csv,
+        JobKind.ADMIN_BOOKINGS_CSV: _bookings_csv,
+        JobKind.ACTIVITY_PDF: _activity_pdf,
+        JobKind.REVENUE_PDF: _revenue_pdf,
+    }
     built = builders[job.kind](job)
     db.session.commit()  # end the streaming read, so the next write is not on an old snapshot
     return built
@@ -251,16 +270,43 @@ def _activity_pdf(job):
     start, end = csv_export.month_bounds(month)
     user = db.session.get(User, job.user_id)
     activity = activity_pdf.Activity(user.display_name, start.strftime("%B %Y"))
-    query = (select(Lot.name, Lot.timezone, Spot.label, Booking.plate, Booking.starts_at,
-                    Booking.ends_at, Booking.price_cents, Booking.currency, Booking.status)
-             .join(Lot, Lot.id == Booking.lot_id).join(Spot, Spot.id == Booking.spot_id)
-             .where(Booking.user_id == user.id, Booking.starts_at >= start, Booking.starts_at < end,
-                    Booking.status != BookingStatus.CANCELLED)
-             .order_by(Booking.starts_at).execution_options(yield_per=2000))
+    query = (
+        select(
+            Lot.name,
+            Lot.timezone,
+            Spot.label,
+            Booking.plate,
+            Booking.starts_at,
+            Booking.ends_at,
+            Booking.price_cents,
+            Booking.currency,
+            Booking.status,
+        )
+        .join(Lot, Lot.id == Booking.lot_id)
+        .join(Spot, Spot.id == Booking.spot_id)
+        .where(
+            Booking.user_id == user.id,
+            Booking.starts_at >= start,
+            Booking.starts_at < end,
+            Booking.status != BookingStatus.CANCELLED,
+        )
+        .order_by(Booking.starts_at)
+        .execution_options(yield_per=2000)
+    )
     update = progress_updater(job)
     for lot, zone, spot, plate, starts, ends, price, currency, status in db.session.execute(query):
-        activity.add(lot, zone, spot, plate, starts, ends, price, currency, status,
-                     activity_pdf.week_of(starts))
+        activity.add(
+            lot,
+            zone,
+            spot,
+            plate,
+            starts,
+            ends,
+            price,
+            currency,
+            status,
+            activity_pdf.week_of(starts),
+        )
     update(1, 2)
     path = _new_file(job, f"activity-{month}.pdf")
     activity_pdf.build_activity_pdf(path, activity)
@@ -288,9 +334,16 @@ def mail_result(job):
         with open(job.file_path, "rb") as handle:
             attachments.append((job.file_name, content_type, handle.read()))
     link = _download_url(job)
-    message = mailer.build_message(user.email, f"Your parkapp export is ready: {job.file_name}",
-                                   "export_ready", attachments, user=user, job=job, link=link,
-                                   attached=bool(attachments))
+    message = mailer.build_message(
+        user.email,
+        f"Your parkapp export is ready: {job.file_name}",
+        "export_ready",
+        attachments,
+        user=user,
+        job=job,
+        link=link,
+        attached=bool(attachments),
+    )
     return mailer.send_once(user.id, "export", f"job:{job.id}", message)
 
 

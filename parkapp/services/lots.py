@@ -49,7 +49,10 @@ def validate_lot_input(data):
     if not data.name or not data.name.strip():
         raise Invalid("name", "A lot needs a name.")
     if data.timezone not in _timezones():
-        raise Invalid("timezone", f"Unknown time zone {data.timezone!r}; use an IANA name such as Europe/Paris.")
+        raise Invalid(
+            "timezone",
+            f"Unknown time zone {data.timezone!r}; use an IANA name such as Europe/Paris.",
+        )
     if len(data.currency) != 3 or not data.currency.isalpha() or not data.currency.isupper():
         raise Invalid("currency", "Use a three-letter ISO 4217 code such as USD.")
     if (data.latitude is None) != (data.longitude is None):
@@ -113,8 +116,11 @@ def _check_name_free(name, exclude_id=None):
     if exclude_id is not None:
         query = query.where(Lot.id != exclude_id)
     if db.session.scalar(query) is not None:
-        raise Conflict(f"A lot named {name!r} already exists.", code="name_taken",
-                       errors={"name": ["This name is taken."]})
+        raise Conflict(
+            f"A lot named {name!r} already exists.",
+            code="name_taken",
+            errors={"name": ["This name is taken."]},
+        )
 
 
 def deactivate_lot(lot):
@@ -123,8 +129,11 @@ def deactivate_lot(lot):
         select(func.count(Booking.id)).where(Booking.lot_id == lot.id, Booking.status.in_(HOLDING))
     )
     if holding:
-        raise Conflict(f"{lot.name} has {holding} active or upcoming booking(s); "
-                       "it can be deactivated once they end.", code="lot_in_use")
+        raise Conflict(
+            f"{lot.name} has {holding} active or upcoming booking(s); "
+            "it can be deactivated once they end.",
+            code="lot_in_use",
+        )
     lot.is_active = False
     db.session.commit()
     return lot
@@ -145,8 +154,15 @@ def get_lot(lot_id, *, include_inactive=False):
     return lot
 
 
-def search_lots(q=None, near=None, radius_km=None, starts_at=None, ends_at=None, kind=None,
-                include_inactive=False):
+def search_lots(
+    q=None,
+    near=None,
+    radius_km=None,
+    starts_at=None,
+    ends_at=None,
+    kind=None,
+    include_inactive=False,
+):
     """Lots matching a name or city, optionally near a point, with bookable counts.
 
     `near` is (lat, lon); results are then sorted by distance and limited to `radius_km`.
@@ -157,8 +173,13 @@ def search_lots(q=None, near=None, radius_km=None, starts_at=None, ends_at=None,
         query = query.where(Lot.is_active.is_(True))
     if q:
         pattern = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(Lot.name).like(pattern), func.lower(Lot.city).like(pattern),
-                                func.lower(Lot.address).like(pattern)))
+        query = query.where(
+            or_(
+                func.lower(Lot.name).like(pattern),
+                func.lower(Lot.city).like(pattern),
+                func.lower(Lot.address).like(pattern),
+            )
+        )
     lots = list(db.session.scalars(query))
     summaries = summarise(lots, starts_at, ends_at, kind)
     if near is None:
@@ -178,14 +199,19 @@ def summarise(lots, starts_at=None, ends_at=None, kind=None):
     if starts_at is None:
         starts_at, ends_at = utcnow(), None
     ids = [lot.id for lot in lots]
-    total_query = select(Spot.lot_id, func.count(Spot.id)).where(
-        Spot.lot_id.in_(ids), Spot.status != SpotStatus.REMOVED).group_by(Spot.lot_id)
+    total_query = (
+        select(Spot.lot_id, func.count(Spot.id))
+        .where(Spot.lot_id.in_(ids), Spot.status != SpotStatus.REMOVED)
+        .group_by(Spot.lot_id)
+    )
     if kind is not None:
         total_query = total_query.where(Spot.kind == kind)
     totals = dict(db.session.execute(total_query).all())
     free = availability.available_by_lot(ids, starts_at, ends_at, kind)
-    return [LotSummary(lot, totals.get(lot.id, 0), free.get(lot.id, 0) if lot.is_active else 0)
-            for lot in lots]
+    return [
+        LotSummary(lot, totals.get(lot.id, 0), free.get(lot.id, 0) if lot.is_active else 0)
+        for lot in lots
+    ]
 
 
 def distance_km(point, lot):
@@ -193,8 +219,10 @@ def distance_km(point, lot):
     if lot.latitude is None or lot.longitude is None:
         return None
     lat1, lon1, lat2, lon2 = map(math.radians, (point[0], point[1], lot.latitude, lot.longitude))
-    a = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return round(2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a)), 3)
 
 

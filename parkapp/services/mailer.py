@@ -23,10 +23,15 @@ def init_outbox(app):
 def _record_in_outbox(app, message):
     if not app.config.get("MAIL_SUPPRESS_SEND"):
         return
-    db.session.add(OutboxMail(
-        recipients=", ".join(message.recipients)[:500], subject=(message.subject or "")[:300],
-        body=message.body or "", html=message.html,
-        attachments=", ".join(a.filename for a in message.attachments)[:500]))
+    db.session.add(
+        OutboxMail(
+            recipients=", ".join(message.recipients)[:500],
+            subject=(message.subject or "")[:300],
+            body=message.body or "",
+            html=message.html,
+            attachments=", ".join(a.filename for a in message.attachments)[:500],
+        )
+    )
     db.session.commit()
 
 
@@ -47,8 +52,15 @@ def send(message):
 
 def claim(user_id, kind, period):
     """Reserve the right to send one mail; False when it was sent or is being sent."""
-    db.session.add(Notification(user_id=user_id, kind=kind, period=period,
-                                status=NotificationStatus.SENDING, claimed_at=utcnow()))
+    db.session.add(
+        Notification(
+            user_id=user_id,
+            kind=kind,
+            period=period,
+            status=NotificationStatus.SENDING,
+            claimed_at=utcnow(),
+        )
+    )
     try:
         db.session.commit()
         return True
@@ -57,10 +69,15 @@ def claim(user_id, kind, period):
     # Someone claimed it before: take it over only if that claim went stale unsent.
     taken_over = db.session.execute(
         update(Notification)
-        .where(Notification.user_id == user_id, Notification.kind == kind,
-               Notification.period == period, Notification.status == NotificationStatus.SENDING,
-               Notification.claimed_at < utcnow() - STALE_CLAIM)
-        .values(claimed_at=utcnow()))
+        .where(
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+            Notification.period == period,
+            Notification.status == NotificationStatus.SENDING,
+            Notification.claimed_at < utcnow() - STALE_CLAIM,
+        )
+        .values(claimed_at=utcnow())
+    )
     db.session.commit()
     return taken_over.rowcount == 1
 
@@ -69,17 +86,26 @@ def mark_sent(user_id, kind, period):
     """Record that the claimed mail went out."""
     db.session.execute(
         update(Notification)
-        .where(Notification.user_id == user_id, Notification.kind == kind,
-               Notification.period == period)
-        .values(status=NotificationStatus.SENT, sent_at=utcnow()))
+        .where(
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+            Notification.period == period,
+        )
+        .values(status=NotificationStatus.SENT, sent_at=utcnow())
+    )
     db.session.commit()
 
 
 def release_claim(user_id, kind, period):
     """Give a claim back after a failed send, so a retry may send."""
-    db.session.execute(delete(Notification).where(
-        Notification.user_id == user_id, Notification.kind == kind, Notification.period == period,
-        Notification.status == NotificationStatus.SENDING))
+    db.session.execute(
+        delete(Notification).where(
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+            Notification.period == period,
+            Notification.status == NotificationStatus.SENDING,
+        )
+    )
     db.session.commit()
 
 
@@ -98,9 +124,17 @@ def send_once(user_id, kind, period, message):
 
 def was_sent(user_id, kind, period):
     """Whether the mail of this key went out."""
-    return db.session.scalar(select(Notification.id).where(
-        Notification.user_id == user_id, Notification.kind == kind, Notification.period == period,
-        Notification.status == NotificationStatus.SENT)) is not None
+    return (
+        db.session.scalar(
+            select(Notification.id).where(
+                Notification.user_id == user_id,
+                Notification.kind == kind,
+                Notification.period == period,
+                Notification.status == NotificationStatus.SENT,
+            )
+        )
+        is not None
+    )
 
 
 def mail_configured():

@@ -58,7 +58,9 @@ def quote(lot, spot_kind, vehicle_type, starts_at, ends_at):
         return Quote(lot.currency, (), open_ended)
     grace = timedelta(minutes=lot.grace_minutes or 0)
     if not open_ended and duration <= grace:
-        return Quote(lot.currency, (QuoteLine(f"Within the {lot.grace_minutes}-minute grace period", 0),))
+        return Quote(
+            lot.currency, (QuoteLine(f"Within the {lot.grace_minutes}-minute grace period", 0),)
+        )
     return Quote(lot.currency, tuple(_time_lines(lot, duration)), open_ended)
 
 

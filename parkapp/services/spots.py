@@ -48,19 +48,25 @@ def create_spots(lot, count, kind, level_name=None, zone_name=None, label_prefix
     try:
         kind = SpotKind(kind)
     except ValueError:
-        raise Invalid("kind", f"Kind must be one of: {', '.join(k.value for k in SpotKind)}.") from None
+        raise Invalid(
+            "kind", f"Kind must be one of: {', '.join(k.value for k in SpotKind)}."
+        ) from None
     level_name = (level_name or "").strip() or None
     zone_name = (zone_name or "").strip() or None
     if zone_name and not level_name:
         raise Invalid("zone", "A zone belongs to a level; give the level too.")
     prefix = label_prefix if label_prefix is not None else _default_prefix(level_name, zone_name)
     if prefix and not LABEL_PREFIX.match(prefix):
-        raise Invalid("label_prefix", "Use up to 16 letters, digits, spaces, dashes or underscores.")
+        raise Invalid(
+            "label_prefix", "Use up to 16 letters, digits, spaces, dashes or underscores."
+        )
     level = level_named(lot, level_name) if level_name else None
     zone = zone_named(level, zone_name) if zone_name else None
     start = _highest_number(lot, prefix) + 1
-    spots = [Spot(lot=lot, level=level, zone=zone, kind=kind, label=f"{prefix}{n}")
-             for n in range(start, start + count)]
+    spots = [
+        Spot(lot=lot, level=level, zone=zone, kind=kind, label=f"{prefix}{n}")
+        for n in range(start, start + count)
+    ]
     db.session.add_all(spots)
     db.session.commit()
     return spots
@@ -72,9 +78,12 @@ def _default_prefix(level_name, zone_name):
 
 
 def _highest_number(lot, prefix):
-    labels = db.session.scalars(select(Spot.label).where(Spot.lot_id == lot.id,
-                                                         Spot.label.startswith(prefix, autoescape=True)))
-    numbers = [int(label[len(prefix):]) for label in labels if label[len(prefix):].isdigit()]
+    labels = db.session.scalars(
+        select(Spot.label).where(
+            Spot.lot_id == lot.id, Spot.label.startswith(prefix, autoescape=True)
+        )
+    )
+    numbers = [int(label[len(prefix) :]) for label in labels if label[len(prefix) :].isdigit()]
     return max(numbers, default=0)
 
 
@@ -94,9 +103,18 @@ def set_spot_status(spot, status):
 def has_current_or_upcoming(spot):
     """Whether a holding booking on the spot has not ended yet."""
     now = utcnow()
-    return db.session.scalar(select(exists().where(
-        Booking.spot_id == spot.id, Booking.status.in_(HOLDING),
-        or_(Booking.ends_at.is_(None), Booking.ends_at > now)))) is True
+    return (
+        db.session.scalar(
+            select(
+                exists().where(
+                    Booking.spot_id == spot.id,
+                    Booking.status.in_(HOLDING),
+                    or_(Booking.ends_at.is_(None), Booking.ends_at > now),
+                )
+            )
+        )
+        is True
+    )
 
 
 def delete_spot(spot):

@@ -29,9 +29,15 @@ def issue_pair(user, expires_in):
     """A fresh access and refresh token; the access token names its refresh partner."""
     refresh = create_refresh_token(identity=user.fs_uniquifier)
     refresh_jti = decode_token(refresh)["jti"]
-    access = create_access_token(identity=user.fs_uniquifier, additional_claims={"rjti": refresh_jti})
-    return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-            "expires_in": int(expires_in.total_seconds())}
+    access = create_access_token(
+        identity=user.fs_uniquifier, additional_claims={"rjti": refresh_jti}
+    )
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(expires_in.total_seconds()),
+    }
 
 
 def revoke(*payloads):

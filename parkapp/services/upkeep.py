@@ -18,7 +18,8 @@ def expire_no_shows(now=None):
     result = db.session.execute(
         db.update(Booking)
         .where(Booking.status == BookingStatus.RESERVED, Booking.starts_at < cutoff)
-        .values(status=BookingStatus.NO_SHOW))
+        .values(status=BookingStatus.NO_SHOW)
+    )
     db.session.commit()
     return result.rowcount
 
@@ -28,16 +29,29 @@ def remind_upcoming(now=None):
     now = now or utcnow()
     horizon = now + timedelta(minutes=current_app.config["REMINDER_MINUTES_BEFORE"])
     bookings = db.session.scalars(
-        select(Booking).where(Booking.status == BookingStatus.RESERVED, Booking.user_id.is_not(None),
-                              Booking.starts_at > now, Booking.starts_at <= horizon)
-        .options(db.joinedload(Booking.user), db.joinedload(Booking.lot), db.joinedload(Booking.spot))
+        select(Booking)
+        .where(
+            Booking.status == BookingStatus.RESERVED,
+            Booking.user_id.is_not(None),
+            Booking.starts_at > now,
+            Booking.starts_at <= horizon,
+        )
+        .options(
+            db.joinedload(Booking.user), db.joinedload(Booking.lot), db.joinedload(Booking.spot)
+        )
     ).all()
     sent = 0
     for booking in bookings:
         message = mailer.build_message(
-            booking.user.email, f"Your parking at {booking.lot.name} starts soon",
-            "reservation_reminder", booking=booking, user=booking.user)
-        sent += mailer.send_once(booking.user_id, "reservation_reminder", f"booking:{booking.id}", message)
+            booking.user.email,
+            f"Your parking at {booking.lot.name} starts soon",
+            "reservation_reminder",
+            booking=booking,
+            user=booking.user,
+        )
+        sent += mailer.send_once(
+            booking.user_id, "reservation_reminder", f"booking:{booking.id}", message
+        )
     return sent
 
 
@@ -49,19 +63,31 @@ def remind_inactive(now=None):
     """
     now = now or utcnow()
     period = timedelta(days=current_app.config["INACTIVE_DAYS"])
-    last_booked = (select(func.max(Booking.starts_at)).where(Booking.user_id == User.id)
-                   .correlate(User).scalar_subquery())
+    last_booked = (
+        select(func.max(Booking.starts_at))
+        .where(Booking.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
     rows = db.session.execute(
-        select(User, last_booked)
-        .where(User.active.is_(True), User.roles.any(Role.name == USER),
-               User.create_datetime < (now - period).replace(tzinfo=None),
-               or_(last_booked.is_(None), last_booked < now - period))).all()
+        select(User, last_booked).where(
+            User.active.is_(True),
+            User.roles.any(Role.name == USER),
+            User.create_datetime < (now - period).replace(tzinfo=None),
+            or_(last_booked.is_(None), last_booked < now - period),
+        )
+    ).all()
     sent = 0
     for user, booked_at in rows:
         since = booked_at or user.create_datetime.replace(tzinfo=UTC)
         key = f"since:{since:%Y%m%d%H%M}:{(now - since) // period}"
-        message = mailer.build_message(user.email, "We have parking waiting for you",
-                                       "inactivity_reminder", user=user, days=period.days)
+        message = mailer.build_message(
+            user.email,
+            "We have parking waiting for you",
+            "inactivity_reminder",
+            user=user,
+            days=period.days,
+        )
         sent += mailer.send_once(user.id, "inactivity", key, message)
     return sent
 
@@ -71,18 +97,27 @@ def schedule_monthly_reports(today=None):
     month = exports.previous_month(today)
     start, end = csv_export.month_bounds(month)
     user_ids = db.session.scalars(
-        select(Booking.user_id).where(Booking.user_id.is_not(None), Booking.starts_at >= start,
-                                      Booking.starts_at < end,
-                                      Booking.status != BookingStatus.CANCELLED)
-        .group_by(Booking.user_id)).all()
+        select(Booking.user_id)
+        .where(
+            Booking.user_id.is_not(None),
+            Booking.starts_at >= start,
+            Booking.starts_at < end,
+            Booking.status != BookingStatus.CANCELLED,
+        )
+        .group_by(Booking.user_id)
+    ).all()
     queued = 0
     for user_id in user_ids:
         key = f"monthly:{user_id}:{month}"
         if db.session.scalar(select(func.count(ExportJob.id)).where(ExportJob.dedupe_key == key)):
             continue
         try:
-            exports.request_export(db.session.get(User, user_id), JobKind.ACTIVITY_PDF,
-                                   {"month": month}, dedupe_key=key)
+            exports.request_export(
+                db.session.get(User, user_id),
+                JobKind.ACTIVITY_PDF,
+                {"month": month},
+                dedupe_key=key,
+            )
             queued += 1
         except IntegrityError:  # another beat run queued it first
             db.session.rollback()

@@ -26,19 +26,24 @@ def register_user(email, password, full_name):
     email = (email or "").strip().lower()
     _check_email(email)
     password = password or ""
-    problems = (password_length_validator(password)
-                or password_complexity_validator(password, True, email=email))
+    problems = password_length_validator(password) or password_complexity_validator(
+        password, True, email=email
+    )
     if problems:
         raise Invalid("password", " ".join(str(p) for p in problems))
     full_name = (full_name or "").strip()
     if not full_name or len(full_name) > 120:
         raise Invalid("full_name", "Give your name (at most 120 characters).")
     if user_datastore.find_user(email=email) is not None:
-        raise Conflict("An account with this email already exists.", code="email_taken",
-                       errors={"email": ["Already registered."]})
+        raise Conflict(
+            "An account with this email already exists.",
+            code="email_taken",
+            errors={"email": ["Already registered."]},
+        )
     ensure_roles()
-    user = user_datastore.create_user(email=email, password=hash_password(password),
-                                      full_name=full_name, roles=[USER])
+    user = user_datastore.create_user(
+        email=email, password=hash_password(password), full_name=full_name, roles=[USER]
+    )
     db.session.commit()
     return user
 
@@ -67,9 +72,13 @@ def search_users(term=None):
         pattern = f"%{term.strip().lower()}%"
         plate = "".join(ch for ch in term.upper() if ch.isalnum())
         plate_owner = select(Vehicle.user_id).where(Vehicle.plate.contains(plate or "\x00"))
-        query = query.where(or_(func.lower(User.email).like(pattern),
-                                func.lower(User.full_name).like(pattern),
-                                User.id.in_(plate_owner)))
+        query = query.where(
+            or_(
+                func.lower(User.email).like(pattern),
+                func.lower(User.full_name).like(pattern),
+                User.id.in_(plate_owner),
+            )
+        )
     return query.options(db.selectinload(User.roles))
 
 

@@ -17,7 +17,9 @@ def normalise_plate(raw, field="plate"):
     """Upper-case a plate and drop spaces, dashes and dots; 422 if what is left is not a plate."""
     plate = SEPARATORS.sub("", (raw or "")).upper()
     if not PLATE.match(plate):
-        raise Invalid(field, "A plate is 2 to 10 letters or digits (spaces and dashes are ignored).")
+        raise Invalid(
+            field, "A plate is 2 to 10 letters or digits (spaces and dashes are ignored)."
+        )
     return plate
 
 
@@ -39,17 +41,25 @@ def _clean_text(field, value, limit):
 
 def add_vehicle(user, plate, vehicle_type="car", make="", model="", colour="", is_ev=False):
     """Add a vehicle to a driver's account; 409 if they already have that plate."""
-    vehicle = Vehicle(user_id=user.id, plate=normalise_plate(plate),
-                      vehicle_type=parse_vehicle_type(vehicle_type),
-                      make=_clean_text("make", make, 60), model=_clean_text("model", model, 60),
-                      colour=_clean_text("colour", colour, 30), is_ev=bool(is_ev))
+    vehicle = Vehicle(
+        user_id=user.id,
+        plate=normalise_plate(plate),
+        vehicle_type=parse_vehicle_type(vehicle_type),
+        make=_clean_text("make", make, 60),
+        model=_clean_text("model", model, 60),
+        colour=_clean_text("colour", colour, 30),
+        is_ev=bool(is_ev),
+    )
     db.session.add(vehicle)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(f"You already have a vehicle with plate {vehicle.plate}.", code="plate_taken",
-                       errors={"plate": ["Already on your account."]}) from None
+        raise Conflict(
+            f"You already have a vehicle with plate {vehicle.plate}.",
+            code="plate_taken",
+            errors={"plate": ["Already on your account."]},
+        ) from None
     return vehicle
 
 

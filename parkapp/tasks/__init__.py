@@ -4,16 +4,26 @@ from celery import Celery, Task
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
-    "monthly-activity-reports": {"task": "parkapp.tasks.upkeep.monthly_reports",
-                                 "schedule": crontab(minute=0, hour=6, day_of_month=1)},
-    "daily-inactivity-reminders": {"task": "parkapp.tasks.upkeep.remind_inactive",
-                                   "schedule": crontab(minute=0, hour=10)},
-    "reservation-reminders": {"task": "parkapp.tasks.upkeep.remind_upcoming",
-                              "schedule": crontab(minute="*/5")},
-    "expire-no-shows": {"task": "parkapp.tasks.upkeep.expire_no_shows",
-                        "schedule": crontab(minute="*/5")},
-    "redispatch-pending-exports": {"task": "parkapp.tasks.exports.redispatch_pending_exports",
-                                   "schedule": crontab(minute="*/2")},
+    "monthly-activity-reports": {
+        "task": "parkapp.tasks.upkeep.monthly_reports",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
+    "daily-inactivity-reminders": {
+        "task": "parkapp.tasks.upkeep.remind_inactive",
+        "schedule": crontab(minute=0, hour=10),
+    },
+    "reservation-reminders": {
+        "task": "parkapp.tasks.upkeep.remind_upcoming",
+        "schedule": crontab(minute="*/5"),
+    },
+    "expire-no-shows": {
+        "task": "parkapp.tasks.upkeep.expire_no_shows",
+        "schedule": crontab(minute="*/5"),
+    },
+    "redispatch-pending-exports": {
+        "task": "parkapp.tasks.exports.redispatch_pending_exports",
+        "schedule": crontab(minute="*/2"),
+    },
 }
 
 

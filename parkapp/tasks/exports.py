@@ -39,8 +39,11 @@ def run_export(self, job_id):
     except Exception:
         db.session.rollback()
         log.exception("Export %s failed", job_id)
-        exports.fail(job, "Something went wrong while building this export. "
-                          "Please ask for it again; if it fails again, contact support.")
+        exports.fail(
+            job,
+            "Something went wrong while building this export. "
+            "Please ask for it again; if it fails again, contact support.",
+        )
         raise
     return "done"
 
@@ -53,10 +56,14 @@ def backoff(retries):
 
 def _final_error(job, exc):
     if job.status == JobStatus.DONE:
-        return ("Your export is ready, but we could not email it after several tries "
-                f"(the mail server said: {exc}). You can download it here.")
-    return (f"We could not build this export after several tries ({exc}). "
-            "Please ask for it again later.")
+        return (
+            "Your export is ready, but we could not email it after several tries "
+            f"(the mail server said: {exc}). You can download it here."
+        )
+    return (
+        f"We could not build this export after several tries ({exc}). "
+        "Please ask for it again later."
+    )
 
 
 @shared_task

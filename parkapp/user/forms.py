@@ -30,9 +30,13 @@ from parkapp.services.bookings import BookingRequest
 from parkapp.services.lots import lot_timezone
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-KIND_LABELS = {SpotKind.STANDARD: "Standard", SpotKind.COMPACT: "Compact",
-               SpotKind.ACCESSIBLE: "Accessible", SpotKind.EV: "EV charging",
-               SpotKind.MOTORCYCLE: "Motorcycle"}
+KIND_LABELS = {
+    SpotKind.STANDARD: "Standard",
+    SpotKind.COMPACT: "Compact",
+    SpotKind.ACCESSIBLE: "Accessible",
+    SpotKind.EV: "EV charging",
+    SpotKind.MOTORCYCLE: "Motorcycle",
+}
 KIND_CHOICES = [SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()]
 ANY_KIND = SelectChoice("", "Any kind")
 VEHICLE_TYPE_CHOICES = [SelectChoice(t.value, t.value.capitalize()) for t in VehicleType]
@@ -88,8 +92,10 @@ def _interval(form, zone, required):
     if not required and start is None and end is None:
         return True
     ok = True
-    for field, value, missing in ((form.starts, start, "When do you arrive?"),
-                                  (form.ends, end, "When do you leave?")):
+    for field, value, missing in (
+        (form.starts, start, "When do you arrive?"),
+        (form.ends, end, "When do you leave?"),
+    ):
         if value is None:
             if not field.errors:
                 field.errors.append(missing)
@@ -169,8 +175,11 @@ class BookingForm(FlaskForm):
     plate = StringField("Plate", filters=[_strip], validators=[Length(max=20)])
     spot_kind = SelectField("Spot kind", choices=[ANY_KIND, *KIND_CHOICES], default="")
     spot = SelectField("Spot", choices=[], default="")
-    when = RadioField("When", default="now",
-                      choices=[SelectChoice("now", "Park now"), SelectChoice("later", "Reserve for later")])
+    when = RadioField(
+        "When",
+        default="now",
+        choices=[SelectChoice("now", "Park now"), SelectChoice("later", "Reserve for later")],
+    )
     starts = local_field("Arrive")
     ends = local_field("Leave")
     get_quote = SubmitField("Get quote")
@@ -183,11 +192,17 @@ class BookingForm(FlaskForm):
         self.zone = lot_timezone(lot)
         self.vehicles = {str(v.id): v for v in vehicles}
         self.spots = {str(s.id): s for s in spots}
-        self.vehicle.choices = [*(SelectChoice(key, _vehicle_label(v)) for key, v in self.vehicles.items()),
-                                SelectChoice("", "Another vehicle (type its plate)")]
-        self.spot.choices = [SelectChoice("", "Any free spot"),
-                             *(SelectChoice(key, s.label, optgroup=KIND_LABELS[s.kind])
-                               for key, s in self.spots.items())]
+        self.vehicle.choices = [
+            *(SelectChoice(key, _vehicle_label(v)) for key, v in self.vehicles.items()),
+            SelectChoice("", "Another vehicle (type its plate)"),
+        ]
+        self.spot.choices = [
+            SelectChoice("", "Any free spot"),
+            *(
+                SelectChoice(key, s.label, optgroup=KIND_LABELS[s.kind])
+                for key, s in self.spots.items()
+            ),
+        ]
         if self.vehicles:
             self.plate.label.text = "Or type another plate"
         if not self.is_submitted():
@@ -243,38 +258,56 @@ class BookingForm(FlaskForm):
 
     def booking_request(self, lot_id):
         """The service's BookingRequest for this form."""
-        return BookingRequest(lot_id=lot_id, plate=self.plate_value, spot_id=self.spot_id,
-                              starts_at=self.starts_at, ends_at=self.ends_at,
-                              spot_kind=self.kind_value)
+        return BookingRequest(
+            lot_id=lot_id,
+            plate=self.plate_value,
+            spot_id=self.spot_id,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            spot_kind=self.kind_value,
+        )
 
     def attach(self, exc):
         """Show a domain error's fields next to ours; False if it names none of them."""
         plate_field = "plate" if self.typed_plate else "vehicle"
-        names = {"vehicle_plate": plate_field, "plate": plate_field, "starts_at": "starts",
-                 "ends_at": "ends", "spot_id": "spot"}
+        names = {
+            "vehicle_plate": plate_field,
+            "plate": plate_field,
+            "starts_at": "starts",
+            "ends_at": "ends",
+            "spot_id": "spot",
+        }
         return attach_errors(self, exc.errors, names)
 
     def validate(self, extra_validators=None):
         """Field checks, then: a vehicle or plate, a spot matching the kind, a whole interval."""
         if not super().validate(extra_validators):
             return False
-        checks = [self._check_vehicle(), self._check_spot(),
-                  _interval(self, self.zone, required=True) if self.is_reservation else True]
+        checks = [
+            self._check_vehicle(),
+            self._check_spot(),
+            _interval(self, self.zone, required=True) if self.is_reservation else True,
+        ]
         return all(checks)
 
     def _check_vehicle(self):
         if self.plate.data or self.vehicle.data:
             return True
-        self.plate.errors.append("Type the vehicle's plate." if not self.vehicles
-                                 else "Choose one of your vehicles or type a plate.")
+        self.plate.errors.append(
+            "Type the vehicle's plate."
+            if not self.vehicles
+            else "Choose one of your vehicles or type a plate."
+        )
         return False
 
     def _check_spot(self):
         spot = self.spots.get(self.spot.data)
         if spot is None or not self.spot_kind.data or spot.kind.value == self.spot_kind.data:
             return True
-        self.spot.errors.append(f"Spot {spot.label} is a {KIND_LABELS[spot.kind].lower()} spot; "
-                                "pick a matching spot or any kind.")
+        self.spot.errors.append(
+            f"Spot {spot.label} is a {KIND_LABELS[spot.kind].lower()} spot; "
+            "pick a matching spot or any kind."
+        )
         return False
 
 
@@ -295,9 +328,13 @@ class VehicleForm(FlaskForm):
 
     def details(self):
         """The keyword arguments for the vehicle services."""
-        return {"vehicle_type": self.vehicle_type.data, "make": self.make.data or "",
-                "model": self.model.data or "", "colour": self.colour.data or "",
-                "is_ev": self.is_ev.data}
+        return {
+            "vehicle_type": self.vehicle_type.data,
+            "make": self.make.data or "",
+            "model": self.model.data or "",
+            "colour": self.colour.data or "",
+            "is_ev": self.is_ev.data,
+        }
 
     def attach(self, exc):
         """Show a domain error's fields next to ours; False if it names none of them."""
@@ -307,8 +344,11 @@ class VehicleForm(FlaskForm):
 class NewVehicleForm(VehicleForm):
     """Add a vehicle: its plate and details."""
 
-    plate = StringField("Plate", filters=[_strip],
-                        validators=[InputRequired(message="Type the plate."), Length(max=20)])
+    plate = StringField(
+        "Plate",
+        filters=[_strip],
+        validators=[InputRequired(message="Type the plate."), Length(max=20)],
+    )
     submit = SubmitField("Add vehicle")
 
     def details(self):

@@ -40,9 +40,14 @@ def index():
     form = SearchForm(request.args)
     results = None
     if form.validate():
-        results = lots.search_lots(form.q.data, near=form.near, radius_km=form.radius_km,
-                                   starts_at=form.starts_at, ends_at=form.ends_at,
-                                   kind=form.kind_value)
+        results = lots.search_lots(
+            form.q.data,
+            near=form.near,
+            radius_km=form.radius_km,
+            starts_at=form.starts_at,
+            ends_at=form.ends_at,
+            kind=form.kind_value,
+        )
     return render_template("index.html", form=form, results=results)
 
 
@@ -56,8 +61,9 @@ def lot_detail(lot_id):
     form = None
     if current_user.is_authenticated:
         form = _booking_form(lot)
-        form.prefill_interval(parse_local(request.args.get("starts")),
-                              parse_local(request.args.get("ends")))
+        form.prefill_interval(
+            parse_local(request.args.get("starts")), parse_local(request.args.get("ends"))
+        )
     return _render_lot(lot, form)
 
 
@@ -75,16 +81,19 @@ def book(lot_id):
         booking = bookings.create_booking(current_user, form.booking_request(lot.id))
     except DomainError as exc:
         return _render_lot(lot, form, status=_show_error(form, exc))
-    flash(f"Booked spot {booking.spot.label}. Your confirmation code is "
-          f"{booking.confirmation_code}.", "success")
+    flash(
+        f"Booked spot {booking.spot.label}. Your confirmation code is {booking.confirmation_code}.",
+        "success",
+    )
     return redirect(url_for("user.booking_detail", booking_id=booking.id))
 
 
 def _quote(lot, form):
     """Price the stay the form describes without booking anything."""
     try:
-        quote = bookings.quote_for(lot, form.starts_at, form.ends_at, form.kind_value,
-                                   form.vehicle_type)
+        quote = bookings.quote_for(
+            lot, form.starts_at, form.ends_at, form.kind_value, form.vehicle_type
+        )
     except DomainError as exc:
         return _render_lot(lot, form, status=_show_error(form, exc))
     return _render_lot(lot, form, quote=quote)
@@ -106,9 +115,15 @@ def _render_lot(lot, form, quote=None, status=200):
     now = utcnow()
     starts_at, ends_at = (form.starts_at, form.ends_at) if form and form.starts_at else (now, None)
     return render_template(
-        "user/lot_detail.html", lot=lot, form=form, quote=quote, now=now,
+        "user/lot_detail.html",
+        lot=lot,
+        form=form,
+        quote=quote,
+        now=now,
         counts=availability.counts_by_kind(lot.id, starts_at, ends_at),
-        for_interval=ends_at is not None, starts_at=starts_at, ends_at=ends_at,
+        for_interval=ends_at is not None,
+        starts_at=starts_at,
+        ends_at=ends_at,
         occupied=availability.occupied_spot_ids(lot.id, now),
         spots=_spots_in_order(lot),
     ), status
@@ -128,8 +143,12 @@ def _show_error(form, exc):
 @auth_required("session")
 def my_bookings():
     """The driver's bookings: upcoming, active and past."""
-    return render_template("user/bookings.html", groups=bookings.bookings_of(current_user),
-                           all_past=request.args.get("past") == "all", past_limit=PAST_SHOWN)
+    return render_template(
+        "user/bookings.html",
+        groups=bookings.bookings_of(current_user),
+        all_past=request.args.get("past") == "all",
+        past_limit=PAST_SHOWN,
+    )
 
 
 @bp.get("/bookings/<int:booking_id>")
@@ -137,33 +156,40 @@ def my_bookings():
 def booking_detail(booking_id):
     """One booking with its confirmation code and itemised price."""
     booking = bookings.get_booking(booking_id, current_user)
-    return render_template("user/booking_detail.html", booking=booking,
-                           quote=bookings.final_quote(booking))
+    return render_template(
+        "user/booking_detail.html", booking=booking, quote=bookings.final_quote(booking)
+    )
 
 
 @bp.post("/bookings/<int:booking_id>/check-in")
 @auth_required("session")
 def check_in(booking_id):
     """Start a reserved stay."""
-    return _act(booking_id, bookings.check_in,
-                lambda b: f"Checked in. Spot {b.spot.label} is yours; release it when you leave.")
+    return _act(
+        booking_id,
+        bookings.check_in,
+        lambda b: f"Checked in. Spot {b.spot.label} is yours; release it when you leave.",
+    )
 
 
 @bp.post("/bookings/<int:booking_id>/release")
 @auth_required("session")
 def release(booking_id):
     """End an active stay and show the final price."""
-    return _act(booking_id, bookings.release,
-                lambda b: f"Spot {b.spot.label} released. Final price: "
-                          f"{money(b.price_cents, b.currency)}.")
+    return _act(
+        booking_id,
+        bookings.release,
+        lambda b: f"Spot {b.spot.label} released. Final price: {money(b.price_cents, b.currency)}.",
+    )
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 @auth_required("session")
 def cancel(booking_id):
     """Cancel an upcoming reservation."""
-    return _act(booking_id, bookings.cancel,
-                lambda b: f"Reservation {b.confirmation_code} cancelled.")
+    return _act(
+        booking_id, bookings.cancel, lambda b: f"Reservation {b.confirmation_code} cancelled."
+    )
 
 
 def _act(booking_id, action, done):
@@ -182,8 +208,13 @@ def _back(default):
     """The form's `next` path when it is a path on this site, else `default`."""
     target = request.form.get("next", "")
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target \
-            and not parts.scheme and not parts.netloc:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not parts.scheme
+        and not parts.netloc
+    ):
         return target
     return default
 
