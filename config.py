@@ -122,6 +122,7 @@ class Config:
     NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 30)
     REMINDER_MINUTES_BEFORE = env_int("REMINDER_MINUTES_BEFORE", 60)
     INACTIVE_DAYS = env_int("INACTIVE_DAYS", 30)
+    WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 15)  # a freed spot is held this long
 
     CELERY = {
         "broker_url": REDIS_URL or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}",

@@ -60,9 +60,9 @@ api = ParkappApi(
     security="Bearer",
 )
 
-from parkapp.api import auth, bookings, exports, lots, reports, vehicles  # noqa: E402  (namespaces register on import)
+from parkapp.api import auth, bookings, exports, lots, reports, vehicles, waitlist  # noqa: E402  (namespaces register on import)
 
-for module in (auth, lots, vehicles, bookings, reports, exports):
+for module in (auth, lots, vehicles, bookings, reports, exports, waitlist):
     api.add_namespace(module.ns)
 
 __all__ = ["CODES", "api", "api_bp"]

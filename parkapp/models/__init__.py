@@ -13,11 +13,13 @@ from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
 from parkapp.models.types import utcnow
 from parkapp.models.users import ADMIN, OPERATOR, ROLE_NAMES, USER, RevokedToken, Role, User
 from parkapp.models.vehicles import Vehicle, VehicleType
+from parkapp.models.waitlist import QUEUED, WaitlistEntry, WaitlistStatus
 
 __all__ = [
     "ADMIN",
     "HOLDING",
     "OPERATOR",
+    "QUEUED",
     "ROLE_NAMES",
     "USER",
     "Booking",
@@ -39,6 +41,8 @@ __all__ = [
     "User",
     "Vehicle",
     "VehicleType",
+    "WaitlistEntry",
+    "WaitlistStatus",
     "Zone",
     "utcnow",
 ]

@@ -26,7 +26,7 @@ from parkapp.models import (
     SpotStatus,
     utcnow,
 )
-from parkapp.services import availability, lots, pricing
+from parkapp.services import availability, lots, pricing, waitlist
 from parkapp.services.exceptions import (
     Invalid,
     LotFull,
@@ -360,6 +360,7 @@ def release(booking, user):
         booking.price_cents = pricing.quote(
             booking.lot, booking.spot.kind, vehicle_type, booking.starts_at, billed_until
         ).total_cents
+    waitlist.spot_freed(booking)  # after commit: the freed spot goes to the queue
     return booking
 
 
@@ -376,6 +377,7 @@ def cancel(booking, user):
             )
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = utcnow()
+    waitlist.spot_freed(booking)
     return booking
 
 

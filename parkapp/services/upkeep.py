@@ -1,4 +1,4 @@
-"""Scheduled upkeep: no-shows, reminders, and the monthly reports."""
+"""Scheduled upkeep: no-shows, waitlist offers, reminders, and the monthly reports."""
 
 from datetime import UTC, timedelta
 
@@ -7,21 +7,41 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.extensions import db
-from parkapp.models import USER, Booking, BookingStatus, ExportJob, JobKind, Role, User, utcnow
-from parkapp.services import csv_export, exports, mailer
+from parkapp.models import (
+    USER,
+    Booking,
+    BookingStatus,
+    ExportJob,
+    JobKind,
+    Role,
+    User,
+    WaitlistEntry,
+    WaitlistStatus,
+    utcnow,
+)
+from parkapp.services import csv_export, exports, mailer, waitlist
 
 
 def expire_no_shows(now=None):
     """Reservations never checked in within the grace period become no-shows, freeing spots."""
     now = now or utcnow()
     cutoff = now - timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
-    result = db.session.execute(
+    offer_holds = select(WaitlistEntry.booking_id).where(
+        WaitlistEntry.status == WaitlistStatus.OFFERED, WaitlistEntry.booking_id.is_not(None)
+    )  # a waitlist offer's hold expires with the offer, not as a no-show
+    freed = db.session.execute(
         db.update(Booking)
-        .where(Booking.status == BookingStatus.RESERVED, Booking.starts_at < cutoff)
+        .where(
+            Booking.status == BookingStatus.RESERVED,
+            Booking.starts_at < cutoff,
+            Booking.id.not_in(offer_holds),
+        )
         .values(status=BookingStatus.NO_SHOW)
-    )
+        .returning(Booking.lot_id, Booking.spot_id)
+    ).all()
     db.session.commit()
-    return result.rowcount
+    waitlist.spots_freed(freed)
+    return len(freed)
 
 
 def remind_upcoming(now=None):
@@ -122,3 +142,12 @@ def schedule_monthly_reports(today=None):
         except IntegrityError:  # another beat run queued it first
             db.session.rollback()
     return queued
+
+
+def waitlist_upkeep(now=None):
+    """Expire untaken waitlist offers, offer free spots to the queue, re-send unsent offers."""
+    return {
+        "expired": waitlist.expire_offers(now),
+        "offered": waitlist.sweep(),
+        "mailed": waitlist.remail_offers(now),
+    }

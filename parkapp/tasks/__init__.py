@@ -20,6 +20,10 @@ BEAT_SCHEDULE = {
         "task": "parkapp.tasks.upkeep.expire_no_shows",
         "schedule": crontab(minute="*/5"),
     },
+    "waitlist-offers": {
+        "task": "parkapp.tasks.upkeep.waitlist_upkeep",
+        "schedule": crontab(minute="*"),
+    },
     "redispatch-pending-exports": {
         "task": "parkapp.tasks.exports.redispatch_pending_exports",
         "schedule": crontab(minute="*/2"),

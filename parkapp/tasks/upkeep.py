@@ -14,6 +14,12 @@ def expire_no_shows():
 
 
 @shared_task(**SMTP_RETRY)
+def waitlist_upkeep():
+    """Expire untaken waitlist offers and pass their spots on."""
+    return upkeep.waitlist_upkeep()
+
+
+@shared_task(**SMTP_RETRY)
 def remind_upcoming():
     """Remind drivers shortly before their reservation."""
     return upkeep.remind_upcoming()

@@ -269,3 +269,4 @@ def delete_vehicle(vehicle_id):
 
 
 from parkapp.user import exports as _exports  # noqa: E402,F401  (routes register on bp)
+from parkapp.user import waitlist as _waitlist  # noqa: E402,F401  (routes register on bp)
