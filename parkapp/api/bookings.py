@@ -7,20 +7,22 @@ from flask_jwt_extended import current_user, jwt_required
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy.orm import joinedload
 
-from parkapp.api.common import arg_int, error_model, json_body, money_model, paginate
-from parkapp.api.lots import (
+from parkapp.api.common import (
     ID,
-    KINDS,
     MAX_ID,
     NO_NUL,
+    arg_int,
+    error_model,
     iso,
+    json_body,
     money,
+    money_model,
     page_model,
+    paginate,
     query_params,
-    spot_brief,
-    spot_brief_out,
     timestamp,
 )
+from parkapp.api.lots import KINDS, spot_brief, spot_brief_out
 from parkapp.models import Booking, BookingSource, BookingStatus, VehicleType
 from parkapp.services import bookings, lots
 from parkapp.services.exceptions import Invalid, NotFound

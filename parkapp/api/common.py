@@ -1,6 +1,6 @@
 """Helpers every namespace uses: strict timestamps, pagination, roles, money."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 
 from flask import request
@@ -122,3 +122,79 @@ def error_model(api):
             "errors": fields.Raw(description="field -> list of problems"),
         },
     )
+
+
+# Ids past a 32-bit integer cannot exist; the converter answers 404 instead of a database error.
+MAX_ID = 2**31 - 1
+ID = f"int(max={MAX_ID})"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def nullable(field):
+    """The field, also accepting JSON null (which clears the value)."""
+    schema = field.__schema__  # cached per field; models read their properties from it
+    schema.update({"type": [schema["type"], "null"], "x-nullable": True})
+    return field
+
+
+def timestamp(field, value, required=False):
+    """An ISO 8601 input time (see parse_timestamp) in UTC, within years 1970-9000."""
+    parsed = parse_timestamp(field, value, required)
+    if parsed is None:
+        return None
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 has no UTC equivalent
+        parsed = None
+    if parsed is None or not EARLIEST <= parsed < LATEST:
+        raise Invalid(field, "Give a time between the years 1970 and 9000.")
+    return parsed
+
+
+def iso(value):
+    """ISO 8601 with offset, or None."""
+    return value.isoformat() if value is not None else None
+
+
+def money(cents, currency):
+    """API.md's money object, or None when there is no amount yet."""
+    return None if cents is None else {"amount_cents": cents, "currency": currency}
+
+
+def page_of(items, serialise):
+    """Paginate an already computed list with ?page and ?per_page, as API.md lists them."""
+    page = arg_int("page", 1, 1, 1_000_000)
+    per_page = arg_int("per_page", 50, 1, MAX_PER_PAGE)
+    start = (page - 1) * per_page
+    return {
+        "items": [serialise(item) for item in items[start : start + per_page]],
+        "page": page,
+        "per_page": per_page,
+        "total": len(items),
+    }
+
+
+def page_model(namespace, name, item):
+    """The documented shape of a paginated list of `item`."""
+    return namespace.model(
+        name,
+        {
+            "items": fields.List(fields.Nested(item)),
+            "page": fields.Integer(example=1),
+            "per_page": fields.Integer(example=50),
+            "total": fields.Integer(example=123),
+        },
+    )
+
+
+def query_params(**described):
+    """Swagger query parameters from name=(type, description) pairs; type may be date-time."""
+    return {
+        name: {
+            "in": "query",
+            "description": text,
+            **({"type": "string", "format": kind} if kind == "date-time" else {"type": kind}),
+        }
+        for name, (kind, text) in described.items()
+    }

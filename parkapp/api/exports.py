@@ -8,8 +8,17 @@ from flask_jwt_extended import current_user, jwt_required
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy import select
 
-from parkapp.api.common import error_model, json_body, paginate
-from parkapp.api.lots import ID, MAX_ID, iso, nullable, page_model, query_params
+from parkapp.api.common import (
+    ID,
+    MAX_ID,
+    error_model,
+    iso,
+    json_body,
+    nullable,
+    page_model,
+    paginate,
+    query_params,
+)
 from parkapp.models import BookingStatus, ExportJob, JobKind, JobStatus
 from parkapp.services import exports
 

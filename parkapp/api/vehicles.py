@@ -4,8 +4,16 @@ from flask_jwt_extended import current_user, jwt_required
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy import select
 
-from parkapp.api.common import error_model, json_body, paginate
-from parkapp.api.lots import ID, NO_NUL, iso, page_model, query_params
+from parkapp.api.common import (
+    ID,
+    NO_NUL,
+    error_model,
+    iso,
+    json_body,
+    page_model,
+    paginate,
+    query_params,
+)
 from parkapp.models import Vehicle, VehicleType
 from parkapp.services import vehicles
 
