@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app, url_for
 from sqlalchemy import select
 
+from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.models import (
     Booking,
@@ -172,12 +173,12 @@ def _new_file(job, suffix):
 
 def start(job):
     """Mark a job running (idempotent for a job that is already done)."""
-    job.status = JobStatus.RUNNING
-    job.attempts += 1
-    job.started_at = utcnow()
-    job.progress = 0
-    job.error = None
-    db.session.commit()
+    with write_transaction():
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.started_at = utcnow()
+        job.progress = 0
+        job.error = None
 
 
 def progress_updater(job):
@@ -214,22 +215,22 @@ def generate(job):
 
 def finish(job, path, file_name, rows):
     """Record the finished file (and drop the file of an earlier run of the job)."""
-    earlier = job.file_path
-    job.status = JobStatus.DONE
-    job.progress = 100
-    job.file_path, job.file_name, job.row_count = path, file_name, rows
-    job.finished_at = utcnow()
-    db.session.commit()
+    with write_transaction():
+        earlier = job.file_path
+        job.status = JobStatus.DONE
+        job.progress = 100
+        job.file_path, job.file_name, job.row_count = path, file_name, rows
+        job.finished_at = utcnow()
     if earlier and earlier != path and os.path.exists(earlier):
         os.remove(earlier)
 
 
 def fail(job, error):
     """Record a failure in words a user can read."""
-    job.status = JobStatus.FAILED
-    job.error = error[:1000]
-    job.finished_at = utcnow()
-    db.session.commit()
+    with write_transaction():
+        job.status = JobStatus.FAILED
+        job.error = error[:1000]
+        job.finished_at = utcnow()
 
 
 def _conditions(job):

@@ -52,6 +52,7 @@ def send(message):
 
 def claim(user_id, kind, period):
     """Reserve the right to send one mail; False when it was sent or is being sent."""
+    db.session.commit()  # write from a fresh transaction: SQLite then waits for its lock
     db.session.add(
         Notification(
             user_id=user_id,
