@@ -22,15 +22,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+from benchdb import LOOPBACK, bench_database_url, ensure_database
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BENCH_DB = "parkapp_bench"
 PASSWORD = "bench-password-not-secret"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_CLIENTS, MAX_SECONDS, MAX_CYCLES_PER_CLIENT = 256, 300, 100_000
 HEALTH_SECONDS = 10
 
@@ -60,29 +59,6 @@ def parse_args(argv=None):
     if args.url and urlsplit(args.url).hostname not in LOOPBACK:
         parser.error("--url must point at 127.0.0.1 (this benchmark never leaves the machine)")
     return args
-
-
-def bench_database_url():
-    """DATABASE_URL with the database switched to parkapp_bench; PostgreSQL only."""
-    raw = os.environ.get("DATABASE_URL", "")
-    if not raw.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
-        sys.exit("bench/booking.py needs DATABASE_URL=postgresql://... (PostgreSQL)")
-    url = make_url(raw.replace("postgres://", "postgresql://", 1))
-    if url.host not in LOOPBACK and url.host is not None:
-        sys.exit("DATABASE_URL must point at a PostgreSQL server on 127.0.0.1")
-    return url.set(drivername="postgresql+psycopg2", database=BENCH_DB)
-
-
-def ensure_database(url):
-    """Create the bench database when it does not exist yet."""
-    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        exists = conn.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": BENCH_DB}
-        )
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
-    engine.dispose()
 
 
 def prepare(url, clients, spot_count):
@@ -324,7 +300,7 @@ def report(args, booked, book_seconds, health, health_seconds, found):
 
 def main(argv=None):
     args = parse_args(argv)
-    url = bench_database_url()
+    url = bench_database_url(BENCH_DB, "bench/booking.py")
     ensure_database(url)
     lot_id, emails = prepare(url, args.clients, args.spots)
     server = None

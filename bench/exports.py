@@ -21,14 +21,13 @@ import sys
 import time
 from pathlib import Path
 
+from benchdb import bench_database_url, ensure_database
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BENCH_DB = "parkapp_bench_exports"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PASSWORD = "bench-password-not-secret"
 CSV_EMAIL = "csv@example.com"
 PDF_MONTHS = ("2025-05", "2025-06")  # one month per PDF driver: their stays never overlap
@@ -79,29 +78,6 @@ def parse_args(argv=None):
     if not (1 <= args.lots <= 500 and 1 <= args.spots <= 200):
         parser.error("--lots must be 1..500 and --spots 1..200")
     return args
-
-
-def bench_database_url():
-    """DATABASE_URL with the database switched to parkapp_bench_exports; PostgreSQL only."""
-    raw = os.environ.get("DATABASE_URL", "")
-    if not raw.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
-        sys.exit("bench/exports.py needs DATABASE_URL=postgresql://... (PostgreSQL)")
-    url = make_url(raw.replace("postgres://", "postgresql://", 1))
-    if url.host not in LOOPBACK and url.host is not None:
-        sys.exit("DATABASE_URL must point at a PostgreSQL server on 127.0.0.1")
-    return url.set(drivername="postgresql+psycopg2", database=BENCH_DB)
-
-
-def ensure_database(url):
-    """Create the bench database when it does not exist yet."""
-    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        exists = conn.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": BENCH_DB}
-        )
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
-    engine.dispose()
 
 
 def use_database(url):
@@ -455,7 +431,7 @@ def _loads(results):
 
 def main(argv=None):
     args = parse_args(argv)
-    url = bench_database_url()
+    url = bench_database_url(BENCH_DB, "bench/exports.py")
     use_database(url)
     if args.child:
         measure_child(url, args.child)
