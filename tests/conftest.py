@@ -258,3 +258,40 @@ def iso(dt):
 
 def hours_from_now(hours):
     return (utcnow() + timedelta(hours=hours)).replace(microsecond=0)
+
+
+@pytest.fixture
+def driver_headers(auth, driver):
+    return auth.headers(driver.email)
+
+
+@pytest.fixture
+def other_headers(auth, make_user):
+    return auth.headers(make_user(email="other@example.com").email)
+
+
+@pytest.fixture
+def admin_headers(auth, admin):
+    return auth.headers(admin.email)
+
+
+@pytest.fixture
+def operator_headers(auth, operator):
+    return auth.headers(operator.email)
+
+
+def api_book(client, headers, lot, **fields):
+    """POST /api/v1/bookings: a reservation from +2 h to +4 h unless fields say otherwise.
+
+    A field given as None is left out of the body.
+    """
+    body = {
+        "lot_id": lot.id,
+        "vehicle_plate": "AB12CDE",
+        "starts_at": iso(hours_from_now(2)),
+        "ends_at": iso(hours_from_now(4)),
+        **fields,
+    }
+    return client.post(
+        "/api/v1/bookings", json={k: v for k, v in body.items() if v is not None}, headers=headers
+    )

@@ -6,44 +6,11 @@ import pytest
 
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingSource, BookingStatus, utcnow
+from tests.conftest import api_book as book
 from tests.conftest import hours_from_now, iso
 
 API = "/api/v1"
 HUGE_ID = 99999999999999999999
-
-
-@pytest.fixture
-def driver_headers(auth, driver):
-    return auth.headers(driver.email)
-
-
-@pytest.fixture
-def other_headers(auth, make_user):
-    return auth.headers(make_user(email="other@example.com").email)
-
-
-@pytest.fixture
-def admin_headers(auth, admin):
-    return auth.headers(admin.email)
-
-
-@pytest.fixture
-def operator_headers(auth, operator):
-    return auth.headers(operator.email)
-
-
-def book(client, headers, lot, **fields):
-    """POST /bookings: a reservation from +2 h to +4 h unless fields say otherwise (None drops one)."""
-    body = {
-        "lot_id": lot.id,
-        "vehicle_plate": "AB12CDE",
-        "starts_at": iso(hours_from_now(2)),
-        "ends_at": iso(hours_from_now(4)),
-        **fields,
-    }
-    return client.post(
-        f"{API}/bookings", json={k: v for k, v in body.items() if v is not None}, headers=headers
-    )
 
 
 def park_now(client, headers, lot, **fields):

@@ -6,35 +6,11 @@ import pytest
 
 from parkapp.extensions import db
 from parkapp.models import Spot, SpotStatus
+from tests.conftest import api_book as book
 from tests.conftest import hours_from_now, iso
 
 API = "/api/v1"
 HUGE_ID = 99999999999999999999
-
-
-@pytest.fixture
-def driver_headers(auth, driver):
-    return auth.headers(driver.email)
-
-
-@pytest.fixture
-def admin_headers(auth, admin):
-    return auth.headers(admin.email)
-
-
-def book(client, headers, lot, **fields):
-    """POST /bookings with a reservation two hours ahead unless fields say otherwise."""
-    body = {
-        "lot_id": lot.id,
-        "vehicle_plate": "AB12CDE",
-        "starts_at": iso(hours_from_now(2)),
-        "ends_at": iso(hours_from_now(4)),
-        **fields,
-    }
-    response = client.post(
-        f"{API}/bookings", json={k: v for k, v in body.items() if v is not None}, headers=headers
-    )
-    return response
 
 
 def new_lot_body(**fields):

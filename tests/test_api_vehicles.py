@@ -9,16 +9,6 @@ API = "/api/v1"
 HUGE_ID = 99999999999999999999
 
 
-@pytest.fixture
-def driver_headers(auth, driver):
-    return auth.headers(driver.email)
-
-
-@pytest.fixture
-def other_headers(auth, make_user):
-    return auth.headers(make_user(email="other@example.com").email)
-
-
 def add(client, headers, **fields):
     return client.post(f"{API}/vehicles", json={"plate": "ab-12 cde", **fields}, headers=headers)
 
