@@ -59,7 +59,6 @@ def register_blueprints(app):
 
     for bp in (auth_bp, user_bp, admin_bp, check_bp):
         app.register_blueprint(bp)
-    app.context_processor(lambda: {"url_map_endpoints": app.view_functions.keys()})
     templating.register(app)
 
 
