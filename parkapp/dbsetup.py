@@ -29,11 +29,6 @@ def configure_engine(app):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def is_postgres():
-    """True when the app runs on PostgreSQL."""
-    return db.engine.dialect.name == "postgresql"
-
-
 @contextmanager
 def write_transaction():
     """One unit of work that commits on success and rolls back on any error.

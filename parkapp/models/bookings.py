@@ -71,10 +71,6 @@ class Booking(db.Model):
     vehicle = relationship("Vehicle")
 
     @property
-    def is_upcoming(self):
-        return self.status == BookingStatus.RESERVED
-
-    @property
     def is_active(self):
         return self.status == BookingStatus.ACTIVE
 

@@ -124,9 +124,5 @@ class Spot(db.Model):
     level = relationship("Level")
     zone = relationship("Zone")
 
-    @property
-    def is_bookable(self):
-        return self.status == SpotStatus.ACTIVE and self.lot.is_active
-
     def __repr__(self):
         return f"<Spot {self.id} {self.label}>"

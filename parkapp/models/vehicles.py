@@ -35,6 +35,3 @@ class Vehicle(db.Model):
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     owner = relationship("User", back_populates="vehicles")
-
-    def can_edit(self, user):
-        return user.id == self.user_id
