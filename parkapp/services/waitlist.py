@@ -236,11 +236,37 @@ def spot_freed(booking):
     into an error: the minute task sweeps free spots and offers them again.
     """
     try:
+        if not _concerns_waitlist(booking):
+            return
         _settle_dropped_hold(booking.id)
         offer_next(booking.lot_id, booking.spot_id)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("waitlist: offering spot %s failed", booking.spot_id)
+
+
+def _concerns_waitlist(booking):
+    """Whether anyone waits at the booking's lot or the booking was an offer's hold.
+
+    One read that lets the usual release (nobody waiting) skip the write transactions.
+    """
+    return (
+        db.session.scalar(
+            select(WaitlistEntry.id)
+            .where(
+                WaitlistEntry.lot_id == booking.lot_id,
+                or_(
+                    WaitlistEntry.status == WaitlistStatus.WAITING,
+                    and_(
+                        WaitlistEntry.booking_id == booking.id,
+                        WaitlistEntry.status == WaitlistStatus.OFFERED,
+                    ),
+                ),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def spots_freed(freed):
