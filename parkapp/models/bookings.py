@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
 from parkapp.models.types import UTCDateTime, enum_column, utcnow
+from parkapp.models.vehicles import VehicleType
 
 
 class BookingStatus(StrEnum):
@@ -48,6 +49,10 @@ class Booking(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
     plate: Mapped[str] = mapped_column(String(16))
+    # Priced and placed by type; kept here because a gate entry may have no Vehicle row.
+    vehicle_type: Mapped[VehicleType | None] = mapped_column(
+        enum_column(VehicleType), nullable=True
+    )
     source: Mapped[BookingSource] = mapped_column(
         enum_column(BookingSource), default=BookingSource.WEB
     )
@@ -63,12 +68,17 @@ class Booking(db.Model):
     quoted_cents: Mapped[int | None] = mapped_column(Integer)
     price_cents: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    discount_id: Mapped[int | None] = mapped_column(ForeignKey("discounts.id", ondelete="SET NULL"))
+    entry_gate: Mapped[str | None] = mapped_column(String(60))
+    exit_gate: Mapped[str | None] = mapped_column(String(60))
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     lot = relationship("Lot")
     spot = relationship("Spot")
     user = relationship("User")
     vehicle = relationship("Vehicle")
+    discount = relationship("Discount")
+    payments = relationship("Payment", back_populates="booking", order_by="Payment.id")
 
     @property
     def is_active(self):

@@ -42,6 +42,10 @@ class Lot(db.Model):
             "daily_max_cents IS NULL OR daily_max_cents >= 0", name="daily_max_non_negative"
         ),
         CheckConstraint("grace_minutes >= 0", name="grace_non_negative"),
+        CheckConstraint(
+            "refund_hours_before IS NULL OR refund_hours_before >= 0", name="refund_hours_ok"
+        ),
+        CheckConstraint("exit_minutes_after_payment >= 0", name="exit_minutes_ok"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +62,11 @@ class Lot(db.Model):
     daily_max_cents: Mapped[int | None] = mapped_column(Integer)
     grace_minutes: Mapped[int] = mapped_column(Integer, default=0)
     max_booking_days: Mapped[int] = mapped_column(Integer, default=30)
+    # Refund policy: a cancelled reservation is refunded in full until this many hours
+    # before its start, not at all after; NULL: never refunded.
+    refund_hours_before: Mapped[int | None] = mapped_column(Integer, default=24)
+    # A stay paid at the gate or in advance leaves freely this long after paying.
+    exit_minutes_after_payment: Mapped[int] = mapped_column(Integer, default=15)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
@@ -66,6 +75,9 @@ class Lot(db.Model):
     )
     spots = relationship(
         "Spot", back_populates="lot", order_by="Spot.label", cascade="all, delete-orphan"
+    )
+    rates = relationship(
+        "Rate", back_populates="lot", order_by="Rate.id", cascade="all, delete-orphan"
     )
 
     @property

@@ -32,6 +32,8 @@ class Vehicle(db.Model):
     model: Mapped[str] = mapped_column(String(60), default="")
     colour: Mapped[str] = mapped_column(String(30), default="")
     is_ev: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Holds a disabled parking permit: may use accessible spots, and gets them first.
+    accessible: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     owner = relationship("User", back_populates="vehicles")

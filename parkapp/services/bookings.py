@@ -26,7 +26,7 @@ from parkapp.models import (
     SpotStatus,
     utcnow,
 )
-from parkapp.services import availability, lots, pricing, waitlist
+from parkapp.services import availability, billing, lots, pricing, waitlist
 from parkapp.services.exceptions import (
     Invalid,
     LotFull,
@@ -145,6 +145,7 @@ def create_booking(user, req):
                 else DEFAULT_KINDS.get(vehicle.vehicle_type.value, DEFAULT_KINDS[None])
             )
             spot = _insert_on_any_spot(session, booking, lot, kinds, start, end)
+        booking.vehicle_type = vehicle.vehicle_type
         booking.quoted_cents = pricing.quote(
             lot, spot.kind, vehicle.vehicle_type, booking.starts_at, end
         ).total_cents
@@ -355,11 +356,7 @@ def release(booking, user):
         if booking.ends_at is None or now < booking.ends_at:
             # Never a second later than now: the spot is free from now, for the next stay.
             booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
-        billed_until = max(now, booking.booked_ends_at or now)
-        vehicle_type = booking.vehicle.vehicle_type if booking.vehicle else None
-        booking.price_cents = pricing.quote(
-            booking.lot, booking.spot.kind, vehicle_type, booking.starts_at, billed_until
-        ).total_cents
+        booking.price_cents = billing.bill(booking, now).total_cents
     waitlist.spot_freed(booking)  # after commit: the freed spot goes to the queue
     return booking
 
@@ -383,12 +380,9 @@ def cancel(booking, user):
 
 def final_quote(booking):
     """The itemised price of a booking: final once released, else as booked."""
-    vehicle_type = booking.vehicle.vehicle_type if booking.vehicle else None
     if booking.released_at is not None:
-        end = max(booking.released_at, booking.booked_ends_at or booking.released_at)
-    else:
-        end = booking.booked_ends_at
-    return pricing.quote(booking.lot, booking.spot.kind, vehicle_type, booking.starts_at, end)
+        return billing.price(booking, billing.billed_until(booking, booking.released_at))
+    return billing.price(booking, booking.booked_ends_at)
 
 
 def bookings_of(user):

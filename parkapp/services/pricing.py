@@ -4,6 +4,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from parkapp.models.discounts import DiscountKind
+
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
@@ -43,15 +45,15 @@ def money(cents, currency):
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d} {currency}"
 
 
-def quote(lot, spot_kind, vehicle_type, starts_at, ends_at):
-    """Price a stay at `lot` over `[starts_at, ends_at)`.
+def quote(lot, spot_kind, vehicle_type, starts_at, ends_at, discount=None):
+    """Price a stay at `lot` over `[starts_at, ends_at)`, less an optional discount.
 
     Hourly rate per started hour, capped per day at the daily maximum; a stay no longer
     than the grace period is free. `ends_at=None` (an open-ended stay) quotes the first
     hour and is marked open-ended. `spot_kind` and `vehicle_type` select rates once lots
-    carry rate tables; today every kind pays the lot's rate.
+    carry rate tables; today every kind pays the lot's rate. `discount` is a Discount
+    (percent, fixed or free hours); the caller has checked that it may be used.
     """
-    del spot_kind, vehicle_type  # one rate per lot for now
     open_ended = ends_at is None
     duration = HOUR if open_ended else ends_at - starts_at
     if duration <= timedelta(0):
@@ -61,11 +63,36 @@ def quote(lot, spot_kind, vehicle_type, starts_at, ends_at):
         return Quote(
             lot.currency, (QuoteLine(f"Within the {lot.grace_minutes}-minute grace period", 0),)
         )
-    return Quote(lot.currency, tuple(_time_lines(lot, duration)), open_ended)
+    lines = _time_lines(lot, spot_kind, vehicle_type, starts_at, duration)
+    if discount is not None:
+        subtotal = sum(line.amount_cents for line in lines)
+        first_hours = None
+        if discount.kind == DiscountKind.FREE_HOURS:
+            free = min(duration, discount.value * HOUR)
+            first_hours = sum(
+                ln.amount_cents for ln in _time_lines(lot, spot_kind, vehicle_type, starts_at, free)
+            )
+        lines.append(discount_line(discount, subtotal, first_hours))
+    return Quote(lot.currency, tuple(lines), open_ended)
 
 
-def _time_lines(lot, duration):
+def discount_line(discount, subtotal, first_hours_cents=None):
+    """The negative line a discount takes off `subtotal`, never more than the subtotal."""
+    if discount.kind == DiscountKind.PERCENT:
+        off = (subtotal * discount.value + 50) // 100  # round half up, in whole cents
+        label = f"Code {discount.code}: {discount.value}% off"
+    elif discount.kind == DiscountKind.FIXED:
+        off = discount.value
+        label = f"Code {discount.code}: {money(discount.value, '').strip()} off"
+    else:
+        off = first_hours_cents or 0
+        label = f"Code {discount.code}: first {discount.value} h free"
+    return QuoteLine(label, -min(subtotal, off))
+
+
+def _time_lines(lot, spot_kind, vehicle_type, starts_at, duration):
     """Lines for whole days at the daily maximum, then started hours capped per day."""
+    del spot_kind, vehicle_type, starts_at  # one rate per lot for now
     rate, cap = lot.hourly_rate_cents, lot.daily_max_cents
     if cap is None:
         hours = math.ceil(duration / HOUR)

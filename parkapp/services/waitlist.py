@@ -30,7 +30,7 @@ from parkapp.models import (
     WaitlistStatus,
     utcnow,
 )
-from parkapp.services import availability, bookings, lots, mailer, pricing
+from parkapp.services import availability, billing, bookings, lots, mailer
 from parkapp.services.exceptions import Conflict, NotFound, SpotUnavailable, VehicleBusy, WrongState
 from parkapp.services.vehicles import normalise_plate, vehicle_for_plate
 
@@ -475,10 +475,7 @@ def _start_stay(session, hold, now):
     hold.status = BookingStatus.ACTIVE
     hold.starts_at = hold.checked_in_at = now
     hold.ends_at = hold.booked_ends_at = until
-    vehicle_type = hold.vehicle.vehicle_type if hold.vehicle else None
-    hold.quoted_cents = pricing.quote(
-        hold.lot, hold.spot.kind, vehicle_type, now, until
-    ).total_cents
+    hold.quoted_cents = billing.price(hold, until).total_cents
     try:
         with session.begin_nested():
             session.flush()
