@@ -3,7 +3,31 @@
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from parkapp.extensions import db
-from parkapp.models import HOLDING, Booking, Spot, SpotStatus
+from parkapp.models import HOLDING, Booking, Spot, SpotKind, SpotStatus, VehicleType
+
+_SIZE_FIT = {
+    VehicleType.MOTORCYCLE: (SpotKind.MOTORCYCLE, SpotKind.STANDARD, SpotKind.COMPACT),
+    VehicleType.CAR: (SpotKind.STANDARD, SpotKind.COMPACT),
+    VehicleType.VAN: (SpotKind.STANDARD,),
+    VehicleType.TRUCK: (SpotKind.STANDARD,),
+}
+
+
+def fitting_kinds(vehicle_type=None, is_ev=False, accessible=False):
+    """Spot kinds a vehicle may be given, best first.
+
+    A motorcycle prefers motorcycle spots; an EV prefers ev spots (a car-sized EV only:
+    a van or truck never fits one, nor a compact); a vehicle with a disabled parking permit
+    gets an accessible spot first, and only such vehicles ever get one. A car without a
+    charger need may still take an ev spot as a last resort.
+    """
+    vehicle_type = VehicleType(vehicle_type) if vehicle_type else VehicleType.CAR
+    kinds = list(_SIZE_FIT[vehicle_type])
+    if vehicle_type == VehicleType.CAR:
+        kinds = [SpotKind.EV, *kinds] if is_ev else [*kinds, SpotKind.EV]
+    if accessible and vehicle_type != VehicleType.MOTORCYCLE:
+        kinds = [SpotKind.ACCESSIBLE, *kinds]
+    return tuple(kinds)
 
 
 def overlaps(starts_at, ends_at):

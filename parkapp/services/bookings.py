@@ -43,11 +43,6 @@ MAX_SPOT_ATTEMPTS = 20
 SPOT_CONSTRAINT = "bookings_no_overlap"
 # One vehicle: no two overlapping active stays, no two overlapping reservations.
 PLATE_CONSTRAINTS = {"bookings_plate_active_no_overlap", "bookings_plate_reserved_no_overlap"}
-# What "any spot" may give when no kind is asked for, best first, by vehicle type.
-DEFAULT_KINDS = {
-    "motorcycle": (SpotKind.MOTORCYCLE, SpotKind.STANDARD, SpotKind.COMPACT),
-    None: (SpotKind.STANDARD, SpotKind.COMPACT, SpotKind.EV),
-}
 
 
 @dataclass
@@ -142,7 +137,9 @@ def create_booking(user, req):
             kinds = (
                 (kind,)
                 if kind
-                else DEFAULT_KINDS.get(vehicle.vehicle_type.value, DEFAULT_KINDS[None])
+                else availability.fitting_kinds(
+                    vehicle.vehicle_type, vehicle.is_ev, vehicle.accessible
+                )
             )
             spot = _insert_on_any_spot(session, booking, lot, kinds, start, end)
         booking.vehicle_type = vehicle.vehicle_type
