@@ -1,14 +1,26 @@
-"""The pricing rules of `pricing.quote`: properties over any stay, and worked examples."""
+"""The pricing rules of `pricing.quote`: properties over any stay and rate table, and worked
+examples of a lot's own rate (tests/test_pricing_examples.py has those of rate tables)."""
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parkapp.services.pricing import Quote, QuoteLine, money, quote
+from tests.rate_tables import (
+    DST_ZONES,
+    SECOND,
+    Reference,
+    Row,
+    Table,
+    codes,
+    rate_tables,
+    stays,
+    whom,
+)
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -146,3 +158,121 @@ def test_worked_example(stay, rate, daily_max, grace, expected):
 )
 def test_money_formats_cents(cents, currency, text):
     assert money(cents, currency) == text
+
+
+# -- rate tables (built by tests/rate_tables.py) ----------------------------------------------
+
+
+def table_total(lot, who, start, duration, discount=None):
+    return quote(lot, *who, start, start + duration, discount).total_cents
+
+
+@settings(max_examples=300, deadline=None)
+@given(rate_tables() | rate_tables(capped=False), whom, stays)
+def test_the_fast_walk_charges_what_the_unit_by_unit_rules_charge(table, who, stay):
+    lot, start = table
+    result = quote(lot, *who, start, start + stay)
+    assert result.total_cents == Reference(lot, *who).total(start, start + stay)
+    assert sum(line.amount_cents for line in result.lines) == result.total_cents
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rate_tables(zones=DST_ZONES, hours=(12, 54), capped=False),
+    whom,
+    st.integers(6 * 3600, 60 * 3600).map(lambda s: s * SECOND),
+)
+def test_the_fast_walk_judges_bands_by_local_time_across_dst_changes(table, who, stay):
+    lot, start = table
+    assert quote(lot, *who, start, start + stay).total_cents == Reference(lot, *who).total(
+        start, start + stay
+    )
+
+
+@settings(deadline=None)
+@given(rate_tables(), whom, stays)
+def test_rate_tables_never_charge_a_negative_amount(table, who, stay):
+    lot, start = table
+    result = quote(lot, *who, start, start + stay)
+    assert result.total_cents >= 0
+    assert all(line.amount_cents >= 0 for line in result.lines)
+
+
+@settings(deadline=None)
+@given(rate_tables(), whom, stays, stays)
+def test_rate_tables_never_charge_less_for_a_longer_stay(table, who, stay, extra):
+    lot, start = table
+    assert table_total(lot, who, start, stay + extra) >= table_total(lot, who, start, stay)
+
+
+@settings(deadline=None)
+@given(rate_tables(), whom, st.integers(1, 4))
+def test_each_24_hours_cost_at_most_their_daily_maximum(table, who, days):
+    lot, start = table
+    rules = Reference(lot, *who)
+    for n in range(days):
+        cap = rules.cap(start + n * DAY)
+        if cap is None:
+            continue
+        before = table_total(lot, who, start, n * DAY) if n else 0
+        assert table_total(lot, who, start, (n + 1) * DAY) - before <= cap
+
+
+@settings(deadline=None)
+@given(rate_tables(), whom, st.data())
+def test_a_stay_within_the_grace_period_of_its_starting_rate_is_free(table, who, data):
+    lot, start = table
+    grace = Reference(lot, *who).grace(start)
+    if grace:
+        stay = timedelta(seconds=data.draw(st.integers(1, grace * 60)))
+        result = quote(lot, *who, start, start + stay)
+        assert result.total_cents == 0
+        assert result.lines == (QuoteLine(f"Within the {grace}-minute grace period", 0),)
+
+
+@settings(deadline=None)
+@given(rate_tables(), whom, stays, codes)
+def test_a_discount_never_raises_a_price_nor_takes_it_below_zero(table, who, stay, code):
+    lot, start = table
+    without = quote(lot, *who, start, start + stay)
+    with_code = quote(lot, *who, start, start + stay, code)
+    assert 0 <= with_code.total_cents <= without.total_cents
+    assert sum(line.amount_cents for line in with_code.lines) >= 0
+
+
+@settings(deadline=None)
+@given(rate_tables(), whom)
+def test_an_open_ended_stay_quotes_its_first_unit(table, who):
+    lot, start = table
+    result = quote(lot, *who, start, None)
+    assert result.open_ended
+    no_grace = Table(**{**vars(lot), "grace_minutes": 0})
+    no_grace.rates = [Row(**{**vars(r), "grace_minutes": 0}) for r in lot.rates]
+    first = Reference(no_grace, *who).total(start, start + timedelta(microseconds=1))
+    assert result.total_cents == first
+
+
+def test_a_month_in_quarter_hours_matches_the_unit_by_unit_reference():
+    """The walk's shortcuts over a long stay agree with pricing unit by unit (speed: bench/pricing.py)."""
+    night = Row(
+        2, "Night", amount_cents=20, unit_minutes=15, band_starts=time(22), band_ends=time(7)
+    )
+    lot = Table(
+        daily_max_cents=None,
+        rates=[
+            Row(1, "Day", amount_cents=60, unit_minutes=15),
+            night,
+            Row(3, "Weekend", amount_cents=40, unit_minutes=15, weekdays=0b1100000),
+            Row(
+                4,
+                "Evening",
+                kind="flat",
+                amount_cents=500,
+                band_starts=time(18),
+                band_ends=time(22),
+            ),
+        ],
+    )
+    start = datetime(2026, 3, 20, 8, 7, tzinfo=UTC)  # across the end-of-March DST change
+    result = quote(lot, None, None, start, start + 30 * DAY)
+    assert result.total_cents == Reference(lot, None, None).total(start, start + 30 * DAY)
