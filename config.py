@@ -124,6 +124,14 @@ class Config:
     INACTIVE_DAYS = env_int("INACTIVE_DAYS", 30)
     WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 15)  # a freed spot is held this long
 
+    # Payments. With STRIPE_SECRET_KEY, drivers prepay through Stripe Checkout and the
+    # webhook (signed with STRIPE_WEBHOOK_SECRET) marks payments paid. Without it, online
+    # payments are recorded as paid at once when PAYMENTS_TEST_MODE is on (no card charged).
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    PAYMENTS_TEST_MODE = env_bool("PAYMENTS_TEST_MODE", True)
+
     CELERY = {
         "broker_url": REDIS_URL or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}",
         "result_backend": REDIS_URL or f"db+sqlite:///{INSTANCE_DIR / 'celery-results.db'}",
@@ -166,6 +174,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = env_bool("WTF_CSRF_ENABLED", False)  # browser tests turn it on
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", False)  # a live-server test turns it on
     CACHE_DEFAULT_TIMEOUT = 1
+    STRIPE_SECRET_KEY = STRIPE_WEBHOOK_SECRET = ""  # tests point these at a local stand-in
 
 
 class ProductionConfig(Config):
@@ -174,6 +183,7 @@ class ProductionConfig(Config):
     DEBUG = False
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PAYMENTS_TEST_MODE = env_bool("PAYMENTS_TEST_MODE", False)  # never free online by default
 
     @classmethod
     def check(cls):
@@ -184,6 +194,8 @@ class ProductionConfig(Config):
             raise ConfigError("SECURITY_PASSWORD_SALT must be set")
         if not os.environ.get("DATABASE_URL"):
             raise ConfigError("DATABASE_URL must be set in production")
+        if cls.STRIPE_SECRET_KEY and not cls.STRIPE_WEBHOOK_SECRET:
+            raise ConfigError("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY")
 
 
 CONFIGS = {
