@@ -25,6 +25,9 @@ def seed_demo(if_empty, seed):
     click.echo("Demo data created. These passwords are shown once:")
     for email, password, role in accounts:
         click.echo(f"  {role:<9} {email:<28} {password}")
+    click.echo("Promo codes to try on a lot's page:")
+    for line in demo.promo_code_notes():
+        click.echo(f"  {line}")
 
 
 @click.command("ensure-roles")

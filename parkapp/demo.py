@@ -10,7 +10,7 @@ from sqlalchemy import select
 from parkapp.auth_setup import user_datastore
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingSource, BookingStatus, Lot, SpotKind, Vehicle, utcnow
-from parkapp.services import pricing, spots
+from parkapp.services import discounts, pricing, rates, spots
 from parkapp.services.bookings import new_code
 from parkapp.services.lots import LotInput, create_lot
 from parkapp.services.users import ensure_roles
@@ -90,6 +90,20 @@ ACCOUNTS = [
 ]
 
 
+# (lot index, rate): a night rate and an EV rate at the harbour, a weekend flat in Bristol.
+DEMO_RATES = [
+    (0, rates.RateInput("Night", 100, band_starts=time(19, 0), band_ends=time(7, 0))),
+    (0, rates.RateInput("EV bays", 300, spot_kind="ev")),
+    (2, rates.RateInput("Weekend day ticket", 1200, kind="flat", weekdays=0b1100000)),
+]
+
+# (code, name, kind, value, lot index or None, max uses, max uses per driver)
+DEMO_CODES = [
+    ("WELCOME10", "Welcome offer", "percent", 10, None, None, 1),
+    ("HARBOUR2H", "Two free hours at the harbour", "free_hours", 2, 0, 100, None),
+]
+
+
 def has_data():
     """Whether any lot exists already."""
     return db.session.scalar(select(Lot.id).limit(1)) is not None
@@ -113,6 +127,8 @@ def seed(seed_value=7):
         accounts.append((email, password, role))
     db.session.commit()
     lots = [_make_lot(data, layout) for data, layout in LOTS]
+    for lot_index, rate in DEMO_RATES:
+        rates.create_rate(lots[lot_index], rate)
     driver = users[2]
     vehicles = [
         Vehicle(user_id=driver.id, plate="AB12CDE", make="Volkswagen", model="Golf", colour="Blue"),
@@ -128,7 +144,35 @@ def seed(seed_value=7):
     db.session.add_all(vehicles)
     db.session.commit()
     _history(rng, lots, driver, vehicles)
+    _promo_codes(lots)
     return accounts
+
+
+def _promo_codes(lots):
+    for code, name, kind, value, lot_index, max_uses, per_user in DEMO_CODES:
+        if discounts.find(code) is None:
+            lot_id = lots[lot_index].id if lot_index is not None else None
+            discounts.create(
+                discounts.DiscountInput(
+                    code=code,
+                    kind=kind,
+                    value=value,
+                    name=name,
+                    lot_id=lot_id,
+                    max_uses=max_uses,
+                    max_uses_per_user=per_user,
+                )
+            )
+
+
+def promo_code_notes():
+    """One line per demo promo code, for the seed command's output."""
+    lines = []
+    for code, name, _kind, _value, lot_index, _max, per_user in DEMO_CODES:
+        where = LOTS[lot_index][0].name if lot_index is not None else "any lot"
+        once = ", once per driver" if per_user == 1 else ""
+        lines.append(f"{code:<10} {name} ({where}{once})")
+    return lines
 
 
 def _make_lot(data, layout):

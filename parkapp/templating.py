@@ -1,5 +1,6 @@
 """Jinja filters shared by every page."""
 
+from parkapp.services import rates
 from parkapp.services.lots import lot_timezone
 from parkapp.services.pricing import money
 
@@ -27,8 +28,14 @@ def duration(delta):
     return " ".join([*parts, f"{minutes:02d} min"])
 
 
+def rate_terms(lot):
+    """The lot's rates drivers see, as (name, plain words) pairs."""
+    return [(rate.name, rates.describe(rate, lot.currency)) for rate in rates.published(lot)]
+
+
 def register(app):
     """Install the filters."""
     app.add_template_filter(localtime)
     app.add_template_filter(cents)
     app.add_template_filter(duration)
+    app.add_template_filter(rate_terms)

@@ -12,13 +12,15 @@ from parkapp.models import (
     BookingStatus,
     SpotKind,
     User,
+    VehicleType,
     WaitlistEntry,
     WaitlistStatus,
     utcnow,
 )
-from parkapp.services import bookings, upkeep, waitlist
+from parkapp.services import bookings, upkeep, waitlist, waitlist_offers, waitlist_upkeep
+from parkapp.services import vehicles as vehicle_service
 from parkapp.services.bookings import BookingRequest
-from parkapp.services.exceptions import Conflict, LotFull, NotFound, WrongState
+from parkapp.services.exceptions import Conflict, Invalid, LotFull, NotFound, WrongState
 
 # --- helpers ----------------------------------------------------------------------------
 
@@ -127,6 +129,7 @@ def test_joining_a_lot_with_free_spots_says_book_instead(make_lot, driver):
 
     assert exc.value.code == "spots_free"
     assert "book one instead" in exc.value.message
+    assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 0
 
 
 def test_joining_for_a_full_kind_is_allowed_while_other_kinds_are_free(make_lot, make_user):
@@ -209,8 +212,8 @@ def test_one_freed_spot_is_offered_once_however_often_it_is_announced(queue):
     lot, stays, entries = queue
     bookings.release(stays[0], stays[0].user)
 
-    assert waitlist.offer_next(lot.id, stays[0].spot_id) == []
-    assert waitlist.offer_next(lot.id) == []
+    assert waitlist_offers.offer_next(lot.id, stays[0].spot_id) == []
+    assert waitlist_offers.offer_next(lot.id) == []
 
     assert statuses(entries) == [WaitlistStatus.OFFERED] + [WaitlistStatus.WAITING] * 2
 
@@ -232,7 +235,7 @@ def test_concurrent_announcements_of_one_spot_make_one_offer(app, queue):
         with app.app_context():
             barrier.wait()
             try:
-                offered.extend(e.id for e in waitlist.offer_next(lot_id, spot_id))
+                offered.extend(e.id for e in waitlist_offers.offer_next(lot_id, spot_id))
             finally:
                 db.session.remove()
 
@@ -262,7 +265,7 @@ def test_the_offer_email_arrives_once(queue, mailbox):
     lot, stays, entries = queue
 
     bookings.release(stays[0], stays[0].user)
-    assert waitlist.remail_offers() == 0  # already sent: not again
+    assert waitlist_upkeep.remail_offers() == 0  # already sent: not again
 
     (message,) = mailbox.to("waiter0@example.com")
     assert lot.name in message["Subject"]
@@ -285,8 +288,8 @@ def test_an_offer_not_taken_in_time_expires_and_passes_to_the_next(queue, mailbo
     first = reload(entries[0])
     hold_id = first.booking_id
 
-    assert waitlist.expire_offers(now=first.offer_expires_at - timedelta(seconds=1)) == 0
-    assert waitlist.expire_offers(now=first.offer_expires_at + timedelta(seconds=1)) == 1
+    assert waitlist_upkeep.expire_offers(now=first.offer_expires_at - timedelta(seconds=1)) == 0
+    assert waitlist_upkeep.expire_offers(now=first.offer_expires_at + timedelta(seconds=1)) == 1
 
     assert statuses(entries) == [
         WaitlistStatus.EXPIRED,
@@ -342,7 +345,7 @@ def test_an_expired_offer_cannot_be_accepted(queue):
     _, stays, entries = queue
     bookings.release(stays[0], stays[0].user)
     entry = reload(entries[0])
-    waitlist.expire_offers(now=entry.offer_expires_at + timedelta(seconds=1))
+    waitlist_upkeep.expire_offers(now=entry.offer_expires_at + timedelta(seconds=1))
 
     with pytest.raises(WrongState):
         waitlist.accept(entry.id, entry.user)
@@ -446,7 +449,10 @@ def test_api_join_errors(client, auth, make_lot, driver):
     anonymous = client.post(f"/api/v1/lots/{lot.id}/waitlist", json={"vehicle_plate": "AB1"})
 
     assert free.status_code == 409 and free.get_json()["code"] == "spots_free"
-    assert "book" in free.get_json()["message"]
+    assert free.get_json()["message"] == (
+        f"{lot.name} has a free spot for this vehicle right now, so there is no need to queue: "
+        "book one instead."
+    )
     assert unknown.status_code == 404
     assert bad_kind.status_code == 422 and "spot_kind" in bad_kind.get_json()["errors"]
     assert anonymous.status_code == 401
@@ -512,15 +518,19 @@ def test_driver_joins_accepts_and_leaves_through_the_pages(client, auth, full_lo
     assert b"not on any waitlist" in client.get("/waitlist").data
 
 
-def test_joining_a_free_lot_from_the_page_flashes_why(client, auth, make_lot, driver):
+def test_joining_a_free_lot_from_the_page_sends_the_driver_to_the_booking_form(
+    client, auth, make_lot, driver
+):
     lot = make_lot(spots={"standard": 1})
     auth.login()
 
-    page = client.post(
-        f"/lots/{lot.id}/waitlist", data={"waitlist-plate": "AB12CDE"}, follow_redirects=True
-    )
+    response = client.post(f"/lots/{lot.id}/waitlist", data={"waitlist-plate": "AB12CDE"})
+    page = client.get(response.headers["Location"])
 
-    assert b"book one instead" in page.data
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/lots/{lot.id}#book")
+    assert b"no need to queue: book one instead" in page.data
+    assert b'id="book"' in page.data
     assert db.session.scalar(select(func.count(WaitlistEntry.id))) == 0
 
 
@@ -533,3 +543,231 @@ def test_leaving_from_the_page(client, auth, full_lot, driver):
 
     assert b"You left the waitlist" in page.data
     assert db.session.scalar(select(WaitlistEntry.status)) == WaitlistStatus.LEFT
+
+
+def test_the_nav_links_to_the_waitlist_for_signed_in_drivers(client, auth, driver):
+    assert b'href="/waitlist"' not in client.get("/").data
+
+    auth.login()
+
+    assert b'<a href="/waitlist">Waitlist</a>' in client.get("/").data
+
+
+# --- checking in to a hold is accepting the offer ----------------------------------------
+
+
+def offered(queue):
+    """Free the first stay of the queue's lot: (first entry, now offered; its hold)."""
+    _, stays, entries = queue
+    bookings.release(stays[0], stays[0].user)
+    entry = reload(entries[0])
+    return entry, db.session.get(Booking, entry.booking_id)
+
+
+def assert_offer_taken(entry, hold_id):
+    """The hold became an open stay from now and the entry is assigned."""
+    db.session.rollback()
+    stay = db.session.get(Booking, hold_id)
+    assert stay.status == BookingStatus.ACTIVE
+    assert stay.ends_at is None and stay.booked_ends_at is None  # not the offer's end
+    assert stay.checked_in_at is not None and stay.starts_at == stay.checked_in_at
+    assert db.session.get(WaitlistEntry, entry.id).status == WaitlistStatus.ASSIGNED
+
+
+def test_checking_in_to_a_hold_on_my_bookings_accepts_the_offer(client, auth, queue):
+    entry, hold = offered(queue)
+    auth.login(entry.user.email)
+
+    page = client.post(f"/bookings/{hold.id}/check-in", follow_redirects=True)
+
+    assert b"Checked in. Spot" in page.data
+    assert_offer_taken(entry, hold.id)
+    # The offer's window passing later changes nothing: the stay runs until released.
+    assert waitlist_upkeep.expire_offers(now=entry.offer_expires_at + timedelta(minutes=1)) == 0
+    assert db.session.get(Booking, hold.id).status == BookingStatus.ACTIVE
+
+
+def test_api_check_in_to_a_hold_accepts_the_offer(client, auth, queue):
+    entry, hold = offered(queue)
+
+    response = client.post(
+        f"/api/v1/bookings/{hold.id}/check-in", headers=auth.headers(entry.user.email)
+    )
+
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "active" and response.get_json()["ends_at"] is None
+    assert_offer_taken(entry, hold.id)
+
+
+def test_a_driver_with_an_offer_is_checked_in_to_it_at_the_gate(client, auth, operator, queue):
+    lot, _, _ = queue
+    entry, hold = offered(queue)
+
+    response = client.post(
+        "/api/v1/gate/entry",
+        json={"lot_id": lot.id, "license_plate": "wait0"},
+        headers=auth.headers(operator.email),
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["booking"]["id"] == hold.id
+    assert_offer_taken(entry, hold.id)
+
+
+def test_an_operator_checks_in_a_vehicle_queued_at_the_gate_to_its_hold(
+    client, auth, operator, full_lot
+):
+    lot, stays = full_lot
+    entry = waitlist.join(None, lot.id, "GATE 1", vehicle_type="car")
+    bookings.release(stays[0], stays[0].user)
+    hold_id = reload(entry).booking_id
+
+    response = client.post(
+        f"/api/v1/bookings/{hold_id}/check-in", headers=auth.headers(operator.email)
+    )
+
+    assert response.status_code == 200, response.get_json()
+    assert_offer_taken(entry, hold_id)
+
+
+def test_checking_in_to_a_hold_after_the_offer_ran_out_is_refused(queue):
+    entry, hold = offered(queue)
+    # The offer ran out a moment ago and the minute task has not run yet.
+    db.session.execute(
+        db.update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id)
+        .values(offer_expires_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+
+    with pytest.raises(WrongState) as exc:
+        bookings.check_in(hold, entry.user)
+
+    assert exc.value.code == "offer_expired"
+    assert db.session.get(Booking, hold.id).status == BookingStatus.RESERVED
+
+
+# --- the offered spot fits the vehicle ---------------------------------------------------
+
+
+def own_vehicle(user, plate, vehicle_type="car", **flags):
+    vehicle = vehicle_service.add_vehicle(user, plate, vehicle_type)
+    for name, value in flags.items():
+        setattr(vehicle, name, value)
+    db.session.commit()
+    return vehicle
+
+
+def test_a_hold_carries_the_drivers_vehicle_type(make_lot, make_user):
+    lot = make_lot(spots={"standard": 1})
+    stay = park(make_user(), lot, "FILL1")
+    van_driver = make_user()
+    own_vehicle(van_driver, "VAN1", "van")
+    entry = waitlist.join(van_driver, lot.id, "VAN1")
+
+    bookings.release(stay, stay.user)
+
+    assert entry.vehicle_type == VehicleType.VAN
+    hold = db.session.get(Booking, reload(entry).booking_id)
+    assert hold.vehicle_type == VehicleType.VAN and hold.vehicle.plate == "VAN1"
+
+
+def test_a_van_queued_at_the_gate_is_never_offered_a_compact_spot(make_lot, make_user):
+    lot = make_lot(spots={"standard": 1, "compact": 1})
+    standard = park(make_user(), lot, "FILL1", kind="standard")
+    compact = park(make_user(), lot, "FILL2", kind="compact")
+    van = waitlist.join(None, lot.id, "VAN 1", vehicle_type="van")
+    car = waitlist.join(make_user(), lot.id, "CAR1")
+
+    bookings.release(compact, compact.user)
+    assert statuses([van, car]) == [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+
+    bookings.release(standard, standard.user)
+    van = reload(van)
+    assert van.status == WaitlistStatus.OFFERED and van.offered_spot_id == standard.spot_id
+    hold = db.session.get(Booking, van.booking_id)
+    assert (hold.vehicle_type, hold.user_id, hold.plate) == (VehicleType.VAN, None, "VAN1")
+
+
+def test_a_van_may_queue_while_only_compact_spots_are_free(make_lot, make_user):
+    lot = make_lot(spots={"standard": 1, "compact": 1})
+    park(make_user(), lot, "FILL1", kind="standard")
+
+    van = waitlist.join(None, lot.id, "VAN1", vehicle_type="van")
+    with pytest.raises(Conflict) as car:
+        waitlist.join(None, lot.id, "CAR1")
+
+    assert (van.vehicle_type, van.is_ev, van.accessible) == (VehicleType.VAN, False, False)
+    assert car.value.code == "spots_free"
+
+
+def test_a_freed_motorcycle_spot_skips_the_cars_ahead_in_the_queue(make_lot, make_user):
+    lot = make_lot(spots={"standard": 1, "motorcycle": 1})
+    park(make_user(), lot, "FILL1")
+    bike_stay = park(make_user(), lot, "FILL2", kind="motorcycle")
+    car = waitlist.join(make_user(), lot.id, "CAR1")
+    bike = waitlist.join(None, lot.id, "MOTO1", vehicle_type="motorcycle")
+
+    bookings.release(bike_stay, bike_stay.user)
+
+    assert statuses([car, bike]) == [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+
+
+def test_an_accessible_spot_goes_only_to_a_vehicle_with_a_permit(make_lot, make_user):
+    lot = make_lot(spots={"standard": 1, "accessible": 1})
+    park(make_user(), lot, "FILL1")
+    blue_stay = park(make_user(), lot, "FILL2", kind="accessible")
+    car = waitlist.join(make_user(), lot.id, "CAR1")
+    gate_car = waitlist.join(None, lot.id, "CAR2", vehicle_type="car", is_ev=True)
+    holder = make_user()
+    own_vehicle(holder, "BLUE1", accessible=True)
+    permit = waitlist.join(holder, lot.id, "BLUE1")
+
+    bookings.release(blue_stay, blue_stay.user)
+
+    assert permit.accessible is True
+    assert statuses([car, gate_car, permit]) == [
+        WaitlistStatus.WAITING,
+        WaitlistStatus.WAITING,
+        WaitlistStatus.OFFERED,
+    ]
+
+
+def test_a_gate_entry_with_an_unknown_vehicle_type_is_422(full_lot):
+    lot, _ = full_lot
+
+    with pytest.raises(Invalid) as exc:
+        waitlist.join(None, lot.id, "X1", vehicle_type="hovercraft")
+
+    assert exc.value.field == "vehicle_type"
+
+
+def test_the_lot_page_offers_any_kind_to_a_van_while_only_compact_spots_are_free(
+    client, auth, make_lot, make_user, driver
+):
+    lot = make_lot(spots={"standard": 1, "compact": 1})
+    park(make_user(), lot, "FILL1", kind="standard")
+    van = own_vehicle(driver, "VAN1", "van")
+    auth.login()
+
+    page = client.get(f"/lots/{lot.id}")
+
+    assert waitlist.full_kinds(lot.id) == [SpotKind.STANDARD]
+    assert waitlist.full_kinds(lot.id, vehicles=[van]) == [None, SpotKind.STANDARD]
+    assert b"Join the waitlist" in page.data and b"Any kind" in page.data
+
+
+def test_api_joining_for_a_kind_with_free_spots_names_the_kind(client, auth, make_lot, driver):
+    lot = make_lot(spots={"standard": 1, "ev": 1})
+    park(driver, lot, "EV1", kind="ev")
+
+    response = client.post(
+        f"/api/v1/lots/{lot.id}/waitlist",
+        json={"vehicle_plate": "CAR1", "spot_kind": "standard"},
+        headers=auth.headers(),
+    )
+
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "spots_free"
+    assert "has a free standard spot" in response.get_json()["message"]
+    assert "book one instead" in response.get_json()["message"]

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
-from parkapp.services import bookings, waitlist
+from parkapp.services import bookings, waitlist, waitlist_offers, waitlist_upkeep
 from parkapp.services.bookings import BookingRequest
 from tests.live_server import LiveServer
 
@@ -157,7 +157,7 @@ def test_an_offer_expiring_while_another_spot_frees_never_double_holds(
         with app.app_context():
             barrier.wait()
             try:
-                outcomes.append(("expired", waitlist.expire_offers(now=expired_at)))
+                outcomes.append(("expired", waitlist_upkeep.expire_offers(now=expired_at)))
             finally:
                 db.session.remove()
 
@@ -195,7 +195,7 @@ def test_a_second_spot_goes_to_the_next_entry_while_the_first_offer_is_being_mad
     db.session.commit()
     lot_id, spot_ids = lot.id, [s.spot_id for s in stays]
     entry_locked, finish_first = threading.Event(), threading.Event()
-    real_hold = waitlist._hold_booking
+    real_hold = waitlist_offers._hold_booking
 
     def slow_hold(entry, spot, now, expires):
         if threading.current_thread().name == "first":
@@ -203,13 +203,13 @@ def test_a_second_spot_goes_to_the_next_entry_while_the_first_offer_is_being_mad
             finish_first.wait(timeout=30)
         return real_hold(entry, spot, now, expires)
 
-    monkeypatch.setattr(waitlist, "_hold_booking", slow_hold)
+    monkeypatch.setattr(waitlist_offers, "_hold_booking", slow_hold)
     results = {}
 
     def offer(name, spot_id):
         with app.app_context():
             try:
-                results[name] = [e.id for e in waitlist.offer_next(lot_id, spot_id)]
+                results[name] = [e.id for e in waitlist_offers.offer_next(lot_id, spot_id)]
             finally:
                 db.session.remove()
 

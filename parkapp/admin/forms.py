@@ -96,6 +96,12 @@ class LotForm(FlaskForm):
     max_booking_days = IntegerField(
         "Longest booking (days)", default=30, validators=[InputRequired()]
     )
+    refund_hours_before = IntegerField(
+        "Refund until (hours before the start)", default=24, validators=[Optional()]
+    )
+    exit_minutes_after_payment = IntegerField(
+        "Minutes to leave after paying", default=15, validators=[Optional()]
+    )
 
     @classmethod
     def for_lot(cls, lot):
@@ -108,6 +114,8 @@ class LotForm(FlaskForm):
         """The LotInput fields as a dict, money in cents."""
         values = {name: getattr(self, name).data for name in PLAIN_LOT_FIELDS}
         values.update(hourly_rate_cents=self.hourly_rate.data, daily_max_cents=self.daily_max.data)
+        if values["exit_minutes_after_payment"] is None:
+            values["exit_minutes_after_payment"] = EXIT_MINUTES_DEFAULT
         return values
 
 
@@ -123,7 +131,10 @@ PLAIN_LOT_FIELDS = (
     "closes_at",
     "grace_minutes",
     "max_booking_days",
+    "refund_hours_before",  # blank: cancellations are never refunded
+    "exit_minutes_after_payment",  # blank: the default
 )
+EXIT_MINUTES_DEFAULT = 15
 
 
 class SpotsForm(FlaskForm):

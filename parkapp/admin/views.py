@@ -307,4 +307,6 @@ def booking_list():
     return render_template("admin/bookings.html", form=form, page=page)
 
 
+from parkapp.admin import discounts as _discounts  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import exports as _exports  # noqa: E402,F401  (routes register on bp)
+from parkapp.admin import rates as _rates  # noqa: E402,F401  (routes register on bp)

@@ -60,9 +60,33 @@ api = ParkappApi(
     security="Bearer",
 )
 
-from parkapp.api import auth, bookings, exports, lots, reports, vehicles, waitlist  # noqa: E402  (namespaces register on import)
+from parkapp.api import (  # noqa: E402  (namespaces register on import)
+    auth,
+    bookings,
+    discounts,
+    exports,
+    gate,
+    lots,
+    payments,
+    rates,
+    reports,
+    vehicles,
+    waitlist,
+)
 
-for module in (auth, lots, vehicles, bookings, reports, exports, waitlist):
+for module in (
+    auth,
+    lots,
+    vehicles,
+    bookings,
+    reports,
+    exports,
+    waitlist,
+    discounts,
+    gate,
+    payments,
+    rates,
+):
     api.add_namespace(module.ns)
 
 __all__ = ["CODES", "api", "api_bp"]

@@ -17,6 +17,7 @@ from parkapp.api.common import (
     json_body,
     money,
     money_model,
+    optional_user,
     page_model,
     paginate,
     query_params,
@@ -24,7 +25,7 @@ from parkapp.api.common import (
 )
 from parkapp.api.lots import KINDS, spot_brief, spot_brief_out
 from parkapp.models import Booking, BookingSource, BookingStatus, VehicleType
-from parkapp.services import bookings, lots
+from parkapp.services import bookings, lots, refunds
 from parkapp.services.exceptions import Invalid, NotFound
 
 ns = Namespace("bookings", description="Quotes and bookings", path="/")
@@ -84,15 +85,24 @@ booking_out = ns.model(
         "price": fields.Nested(
             money_out, allow_null=True, description="the final price, once released"
         ),
+        "discount_code": fields.String(example="WELCOME10", description="the promo code used"),
     },
 )
 booking_page = page_model(ns, "BookingPage", booking_out)
+cancelled_out = ns.inherit(
+    "CancelledBooking",
+    booking_out,
+    {"refund": fields.Nested(money_out, description="given back by the lot's refund policy")},
+)
 
 _stay = {
     "lot_id": fields.Integer(required=True, min=1, max=MAX_ID, example=1),
     "starts_at": fields.DateTime(example="2026-11-23T09:00:00Z"),
     "ends_at": fields.DateTime(example="2026-11-23T12:00:00Z"),
     "spot_kind": fields.String(enum=KINDS, example="standard"),
+    "discount_code": fields.String(
+        max_length=64, pattern=NO_NUL, example="WELCOME10", description="a promo code"
+    ),
 }
 quote_in = ns.model(
     "QuoteRequest",
@@ -142,6 +152,7 @@ def booking_dict(booking):
         "created_at": iso(booking.created_at),
         "quote": quote_dict(bookings.final_quote(booking)),
         "price": money(booking.price_cents, booking.currency),
+        "discount_code": booking.discount.code if booking.discount else None,
     }
 
 
@@ -165,7 +176,7 @@ class Quotes(Resource):
     @ns.expect(quote_in, validate=True)
     @ns.response(200, "The itemised price, nothing booked", priced_quote_out)
     @ns.response(404, "No such lot", error)
-    @ns.response(422, "Invalid interval or field", error)
+    @ns.response(422, "Invalid interval or field, or an unusable promo code (code says why)", error)
     def post(self):
         """Price a stay without booking it."""
         data = json_body()
@@ -173,7 +184,15 @@ class Quotes(Resource):
         starts_at = timestamp("starts_at", data["starts_at"], required=True)
         ends_at = timestamp("ends_at", data["ends_at"], required=True)
         vehicle_type = VehicleType(data["vehicle_type"]) if data.get("vehicle_type") else None
-        quote = bookings.quote_for(lot, starts_at, ends_at, data.get("spot_kind"), vehicle_type)
+        quote = bookings.quote_for(
+            lot,
+            starts_at,
+            ends_at,
+            data.get("spot_kind"),
+            vehicle_type,
+            data.get("discount_code"),
+            optional_user(),
+        )
         return {
             **quote_dict(quote),
             "lot_id": lot.id,
@@ -211,7 +230,7 @@ class BookingList(Resource):
     @ns.response(401, "No valid token", error)
     @ns.response(404, "No such lot, or no such spot in it", error)
     @ns.response(409, "Spot taken, lot full, spot in maintenance or vehicle already booked", error)
-    @ns.response(422, "Invalid interval, plate or spot kind", error)
+    @ns.response(422, "Invalid interval, plate or spot kind, or an unusable promo code", error)
     @jwt_required()
     def post(self):
         """Reserve [starts_at, ends_at), or park now (open-ended) without starts_at."""
@@ -224,6 +243,7 @@ class BookingList(Resource):
             ends_at=timestamp("ends_at", data.get("ends_at")),
             spot_kind=data.get("spot_kind"),
             source=BookingSource.API,
+            discount_code=data.get("discount_code"),
         )
         return booking_dict(bookings.create_booking(current_user, request_)), 201
 
@@ -287,10 +307,12 @@ class BookingRelease(Resource):
 @ns.response(401, "No valid token", error)
 @ns.response(404, "No such booking of yours", error)
 class BookingCancel(Resource):
-    @ns.response(200, "The cancelled booking", booking_out)
+    @ns.response(200, "The cancelled booking and what was refunded", cancelled_out)
     @ns.response(409, "Not an upcoming reservation", error)
+    @ns.response(503, "The card payment service could not refund; nothing changed", error)
     @jwt_required()
     def post(self, booking_id):
-        """Cancel an upcoming reservation: reserved -> cancelled (owner, admin)."""
-        booking = bookings.get_booking(booking_id, current_user)
-        return booking_dict(bookings.cancel(booking, current_user))
+        """Cancel an upcoming reservation, refunding by the lot's policy (owner, admin)."""
+        booking = bookings.cancel(bookings.get_booking(booking_id, current_user), current_user)
+        refunded = refunds.cancellation_refund_cents(booking)
+        return {**booking_dict(booking), "refund": money(refunded, booking.currency)}

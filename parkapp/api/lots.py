@@ -21,6 +21,7 @@ from parkapp.api.common import (
     roles_required,
     timestamp,
 )
+from parkapp.api.rates import published_rates, rate_out
 from parkapp.models import SpotKind, SpotStatus, utcnow
 from parkapp.services import availability, lots, spots
 from parkapp.services.bookings import parse_kind
@@ -80,6 +81,13 @@ lot_out = ns.model(
         "daily_max_cents": fields.Integer,
         "grace_minutes": fields.Integer,
         "max_booking_days": fields.Integer,
+        "refund_hours_before": fields.Integer(
+            description="cancellations refunded in full until this many hours before the "
+            "start; null: never"
+        ),
+        "exit_minutes_after_payment": fields.Integer(
+            description="a paid stay leaves without paying more within this time"
+        ),
         "opens_at": fields.String(example="07:00", description="local time; null: open 24 hours"),
         "closes_at": fields.String(example="22:00"),
         "open_all_day": fields.Boolean,
@@ -97,6 +105,9 @@ lot_detail_out = ns.inherit(
     {
         "spots_by_kind": fields.Nested(
             ns.model("SpotsByKind", {kind: fields.Nested(kind_count) for kind in KINDS})
+        ),
+        "rates": fields.List(
+            fields.Nested(rate_out), description="active, unexpired rates; else the lot's own"
         ),
     },
 )
@@ -125,6 +136,8 @@ def _lot_fields(name_required):
         "daily_max_cents": nullable(fields.Integer(min=0, example=1800)),
         "grace_minutes": fields.Integer(min=0, example=10),
         "max_booking_days": fields.Integer(min=1, example=30),
+        "refund_hours_before": nullable(fields.Integer(min=0, example=24)),
+        "exit_minutes_after_payment": fields.Integer(min=0, example=15),
     }
 
 
@@ -181,6 +194,8 @@ def lot_dict(lot):
         "daily_max_cents": lot.daily_max_cents,
         "grace_minutes": lot.grace_minutes,
         "max_booking_days": lot.max_booking_days,
+        "refund_hours_before": lot.refund_hours_before,
+        "exit_minutes_after_payment": lot.exit_minutes_after_payment,
         "opens_at": _clock(lot.opens_at),
         "closes_at": _clock(lot.closes_at),
         "open_all_day": lot.is_open_all_day,
@@ -206,6 +221,7 @@ def _detail_dict(lot, counts, for_interval):
     data["available" if for_interval else "available_now"] = sum(
         free for _, free in counts.values()
     )
+    data["rates"] = published_rates(lot)
     return data
 
 

@@ -1,11 +1,12 @@
-"""/reports: the admin dashboard's figures."""
+"""/reports: the admin dashboard's figures, and the operators' day at each lot."""
 
 from flask_restx import Namespace, Resource, fields
 
-from parkapp.api.common import error_model, roles_required
-from parkapp.services import reports
+from parkapp.api.common import MAX_ID, arg_int, error_model, iso, query_params, roles_required
+from parkapp.models import PaymentMethod, WaitlistStatus
+from parkapp.services import operations, reports
 
-ns = Namespace("reports", description="Figures for admins")
+ns = Namespace("reports", description="Figures for admins and operators")
 error = error_model(ns)
 
 dashboard_out = ns.model(
@@ -17,6 +18,8 @@ dashboard_out = ns.model(
         "occupancy_percent": fields.Float(example=42.5),
         "active_bookings": fields.Integer,
         "bookings_today": fields.Integer(description="created today (UTC)"),
+        "entries_today": fields.Integer(description="stays checked in today (UTC)"),
+        "exits_today": fields.Integer(description="stays released today (UTC)"),
         "revenue_today": fields.List(
             fields.Nested(
                 ns.model(
@@ -37,5 +40,135 @@ class Dashboard(Resource):
     @ns.response(403, "Not an admin", error)
     @roles_required("admin")
     def get(self):
-        """Occupancy, active bookings, bookings and revenue today (admin)."""
+        """Occupancy, active bookings, bookings, entries, exits and revenue today (admin)."""
         return reports.dashboard()
+
+
+METHODS = [method.value for method in PaymentMethod]
+fee_out = ns.model(
+    "Fee",
+    {
+        "method": fields.String(enum=METHODS),
+        "amount_cents": fields.Integer(description="paid today, refunds subtracted"),
+        "currency": fields.String(example="GBP"),
+    },
+)
+queued_out = ns.model(
+    "QueuedVehicle",
+    {
+        "entry_id": fields.Integer,
+        "position": fields.Integer(description="place among the waiting; null while offered"),
+        "vehicle_plate": fields.String(example="AB12CDE"),
+        "driver": fields.String(description="the driver's name; null: queued at the gate"),
+        "spot_kind": fields.String(description="null: any spot that fits the vehicle"),
+        "since": fields.DateTime,
+        "status": fields.String(enum=[WaitlistStatus.WAITING.value, WaitlistStatus.OFFERED.value]),
+        "offered_spot": fields.String(description="label of the spot held, while offered"),
+        "offer_expires_at": fields.DateTime,
+    },
+)
+figures = {
+    "entries_today": fields.Integer(description="stays checked in today"),
+    "exits_today": fields.Integer(description="stays released today"),
+    "inside_now": fields.Integer(description="active stays"),
+    "waiting": fields.Integer,
+    "offered": fields.Integer,
+}
+lot_day_out = ns.model(
+    "LotOperations",
+    {
+        "lot_id": fields.Integer,
+        "lot_name": fields.String,
+        "timezone": fields.String(example="Europe/London"),
+        "day": fields.Date(description="today in the lot's time zone"),
+        **figures,
+        "fees_today": fields.List(fields.Nested(fee_out)),
+        "queue": fields.List(fields.Nested(queued_out), description="FIFO order"),
+    },
+)
+operations_out = ns.model(
+    "Operations",
+    {
+        "as_of": fields.DateTime,
+        "lots": fields.List(fields.Nested(lot_day_out)),
+        "totals": fields.Nested(
+            ns.model(
+                "OperationsTotals",
+                {**figures, "fees_today": fields.List(fields.Nested(fee_out))},
+            )
+        ),
+    },
+)
+
+
+def _queued_dict(row):
+    entry = row.entry
+    return {
+        "entry_id": entry.id,
+        "position": row.position,
+        "vehicle_plate": entry.plate,
+        "driver": entry.user.display_name if entry.user else None,
+        "spot_kind": entry.spot_kind.value if entry.spot_kind else None,
+        "since": iso(entry.created_at),
+        "status": entry.status.value,
+        "offered_spot": entry.offered_spot.label if entry.is_offered else None,
+        "offer_expires_at": iso(entry.offer_expires_at) if entry.is_offered else None,
+    }
+
+
+def _fees(by_method, currency):
+    return [
+        {"method": method.value, "amount_cents": cents, "currency": currency}
+        for method, cents in sorted(by_method.items())
+    ]
+
+
+def operations_dict(ops):
+    """The operator dashboard as the API shows it."""
+    totals = ops.totals
+    return {
+        "as_of": iso(ops.as_of),
+        "lots": [
+            {
+                "lot_id": day.lot.id,
+                "lot_name": day.lot.name,
+                "timezone": day.lot.timezone,
+                "day": day.day.isoformat(),
+                "entries_today": day.entries,
+                "exits_today": day.exits,
+                "inside_now": day.inside,
+                "waiting": day.waiting,
+                "offered": day.offered,
+                "fees_today": _fees(day.fees, day.lot.currency),
+                "queue": [_queued_dict(row) for row in day.queue],
+            }
+            for day in ops.lots
+        ],
+        "totals": {
+            "entries_today": totals["entries"],
+            "exits_today": totals["exits"],
+            "inside_now": totals["inside"],
+            "waiting": totals["waiting"],
+            "offered": totals["offered"],
+            "fees_today": [
+                fee
+                for currency, by_method in totals["fees"].items()
+                for fee in _fees(by_method, currency)
+            ],
+        },
+    }
+
+
+@ns.route("/operations")
+class OperationsToday(Resource):
+    @ns.doc(params=query_params(lot_id=("integer", "only this lot")))
+    @ns.response(200, "Today at each lot, in the lot's own time zone", operations_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(403, "Not an operator or admin", error)
+    @ns.response(404, "No such lot", error)
+    @ns.response(422, "lot_id is not a whole number", error)
+    @roles_required("operator", "admin")
+    def get(self):
+        """Entries, exits, vehicles inside, fees by method and the waitlist of each lot."""
+        lot_id = arg_int("lot_id", low=1, high=MAX_ID)
+        return operations_dict(operations.today(lot_id))

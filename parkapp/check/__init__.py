@@ -1,0 +1,3 @@
+"""The check blueprint (`views.bp`): the gate, the operator dashboard, the health endpoints."""
+
+from parkapp.check import dashboard as _dashboard  # noqa: F401  (its routes register on views.bp)

@@ -41,6 +41,9 @@ class Booking(db.Model):
         Index("ix_bookings_user_starts", "user_id", "starts_at"),
         Index("ix_bookings_lot_status", "lot_id", "status"),
         Index("ix_bookings_plate_status", "plate", "status"),
+        # The operator dashboard counts today's entries and exits per lot.
+        Index("ix_bookings_lot_checked_in", "lot_id", "checked_in_at"),
+        Index("ix_bookings_lot_released", "lot_id", "released_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

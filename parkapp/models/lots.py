@@ -63,8 +63,9 @@ class Lot(db.Model):
     grace_minutes: Mapped[int] = mapped_column(Integer, default=0)
     max_booking_days: Mapped[int] = mapped_column(Integer, default=30)
     # Refund policy: a cancelled reservation is refunded in full until this many hours
-    # before its start, not at all after; NULL: never refunded.
-    refund_hours_before: Mapped[int | None] = mapped_column(Integer, default=24)
+    # before its start, not at all after; NULL: never refunded. evaluates_none: an explicit
+    # None is stored as NULL, the default applies only when no value is given.
+    refund_hours_before: Mapped[int | None] = mapped_column(Integer().evaluates_none(), default=24)
     # A stay paid at the gate or in advance leaves freely this long after paying.
     exit_minutes_after_payment: Mapped[int] = mapped_column(Integer, default=15)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

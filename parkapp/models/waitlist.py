@@ -2,12 +2,13 @@
 
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
 from parkapp.models.lots import SpotKind
 from parkapp.models.types import UTCDateTime, enum_column, utcnow
+from parkapp.models.vehicles import VehicleType
 
 
 class WaitlistStatus(StrEnum):
@@ -57,6 +58,13 @@ class WaitlistEntry(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     plate: Mapped[str] = mapped_column(String(16))
     spot_kind: Mapped[SpotKind | None] = mapped_column(enum_column(SpotKind), nullable=True)
+    # The vehicle as it was when queued (from the driver's vehicle, or given at the gate):
+    # an entry without a spot kind is offered only spots that fit it. NULL type: a car.
+    vehicle_type: Mapped[VehicleType | None] = mapped_column(
+        enum_column(VehicleType), nullable=True
+    )
+    is_ev: Mapped[bool] = mapped_column(Boolean, default=False)
+    accessible: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[WaitlistStatus] = mapped_column(
         enum_column(WaitlistStatus), default=WaitlistStatus.WAITING
     )

@@ -63,15 +63,14 @@ def last_paid_at(booking):
 def billed_until(booking, now):
     """The moment a booking is priced to as of `now`.
 
-    Released: the release (or the booked end, if later). Otherwise now, held at the last
-    payment while its exit window lasts; never before the booked end.
+    The release once released, else now; either held at the last payment when it falls
+    within that payment's exit window (a paid stay that left in time owes nothing more);
+    never before the booked end.
     """
     booked_end = booking.booked_ends_at
-    if booking.released_at is not None:
-        return max(booking.released_at, booked_end or booking.released_at)
-    at = now
+    at = booking.released_at or now
     paid_at = last_paid_at(booking)
-    if paid_at is not None and now <= paid_at + _exit_window(booking):
+    if paid_at is not None and paid_at <= at <= paid_at + _exit_window(booking):
         at = paid_at
     return max(at, booked_end or at)
 

@@ -26,7 +26,7 @@ from parkapp.models import (
     SpotStatus,
     utcnow,
 )
-from parkapp.services import availability, billing, lots, pricing, waitlist
+from parkapp.services import availability, billing, discounts, lots, pricing, refunds, waitlist
 from parkapp.services.exceptions import (
     Invalid,
     LotFull,
@@ -56,6 +56,7 @@ class BookingRequest:
     ends_at: datetime | None = None
     spot_kind: str | None = None
     source: BookingSource = BookingSource.WEB
+    discount_code: str | None = None
 
 
 def new_code(length=10):
@@ -98,11 +99,30 @@ def parse_kind(kind):
         ) from None
 
 
-def quote_for(lot, starts_at=None, ends_at=None, spot_kind=None, vehicle_type=None):
-    """The price of a prospective stay, validated like a booking would be."""
+def quote_for(
+    lot,
+    starts_at=None,
+    ends_at=None,
+    spot_kind=None,
+    vehicle_type=None,
+    discount_code=None,
+    user=None,
+):
+    """The price of a prospective stay, validated like a booking would be.
+
+    A `discount_code` is checked (for `user`'s per-driver limit too) but not used up.
+    """
     now = utcnow()
     start, end, _ = check_interval(lot, starts_at, ends_at, now)
-    return pricing.quote(lot, parse_kind(spot_kind), vehicle_type, start, end)
+    discount = _checked_code(discount_code, user, lot, now)
+    return pricing.quote(lot, parse_kind(spot_kind), vehicle_type, start, end, discount=discount)
+
+
+def _checked_code(code, user, lot, now):
+    """The Discount for a code given with a request (None for none); 422 if unusable."""
+    if code is None or (isinstance(code, str) and not code.strip()):
+        return None
+    return discounts.check(code, user=user, lot=lot, at=now)
 
 
 def create_booking(user, req):
@@ -112,10 +132,11 @@ def create_booking(user, req):
     kind = parse_kind(req.spot_kind)
     now = utcnow()
     start, end, park_now = check_interval(lot, req.starts_at, req.ends_at, now)
+    discount = _checked_code(req.discount_code, user, lot, now)  # fast 422 before any lock
     with write_transaction() as session:
         vehicle = vehicle_for_plate(user, plate)
         status = BookingStatus.ACTIVE if park_now else BookingStatus.RESERVED
-        _check_plate_free(plate, start, end, status)
+        check_plate_free(plate, start, end, status)
         booking = Booking(
             lot_id=lot.id,
             user_id=user.id,
@@ -141,10 +162,12 @@ def create_booking(user, req):
                     vehicle.vehicle_type, vehicle.is_ev, vehicle.accessible
                 )
             )
-            spot = _insert_on_any_spot(session, booking, lot, kinds, start, end)
+            spot = insert_on_any_spot(session, booking, lot, kinds, start, end)
         booking.vehicle_type = vehicle.vehicle_type
+        if discount is not None:  # counted in this transaction: a failed booking uses nothing
+            discount = discounts.redeem(session, discount, booking, user, now)
         booking.quoted_cents = pricing.quote(
-            lot, spot.kind, vehicle.vehicle_type, booking.starts_at, end
+            lot, spot.kind, vehicle.vehicle_type, booking.starts_at, end, discount=discount
         ).total_cents
     return booking
 
@@ -170,7 +193,8 @@ def plate_clash(plate, start, end, status, exclude_id=None):
     return condition if exclude_id is None else and_(condition, Booking.id != exclude_id)
 
 
-def _check_plate_free(plate, start, end, status, exclude_id=None):
+def check_plate_free(plate, start, end, status, exclude_id=None):
+    """VehicleBusy (409) if the vehicle already holds a clashing booking."""
     clash = db.session.scalar(
         select(Booking).where(plate_clash(plate, start, end, status, exclude_id)).limit(1)
     )
@@ -210,7 +234,8 @@ def _confirm_free(spot, start, end):
         raise SpotUnavailable(f"Spot {spot.label} is taken for that time.")
 
 
-def _insert_on_any_spot(session, booking, lot, kinds, start, end):
+def insert_on_any_spot(session, booking, lot, kinds, start, end):
+    """Insert `booking` on the first free spot of `kinds` (best first); LotFull if none."""
     tried = []
     for _ in range(MAX_SPOT_ATTEMPTS):
         query = availability.free_spots_query(lot.id, start, end, kinds)
@@ -283,10 +308,17 @@ def get_by_code(code, user):
     return booking
 
 
-def check_in(booking, user):
-    """Reserved -> active, from a little before the start until the end."""
+def check_in(booking, user, stamp=None):
+    """Reserved -> active, from a little before the start until the end.
+
+    A waitlist offer's hold is checked in by accepting the offer: an open stay from now.
+    `stamp`: attributes set in the same transaction (the gate's ticket and entry gate).
+    """
     if not booking.can_check_in(user):
         raise NotFound("No such booking.")
+    stay = waitlist.check_in_hold(booking, stamp)
+    if stay is not None:
+        return stay
     now = utcnow()
     with write_transaction() as session:
         session.refresh(booking, with_for_update=True)
@@ -303,12 +335,18 @@ def check_in(booking, user):
         if booking.ends_at is not None and now >= booking.ends_at:
             raise WrongState("This reservation has already ended.", code="reservation_over")
         start = min(now, booking.starts_at)
-        _check_plate_free(booking.plate, start, booking.ends_at, BookingStatus.ACTIVE, booking.id)
+        check_plate_free(booking.plate, start, booking.ends_at, BookingStatus.ACTIVE, booking.id)
         if now < booking.starts_at:
             _move_start(session, booking, now)
         booking.status = BookingStatus.ACTIVE
         booking.checked_in_at = now
+        _apply(booking, stamp)
     return booking
+
+
+def _apply(booking, stamp):
+    for name, value in (stamp or {}).items():
+        setattr(booking, name, value)
 
 
 def _move_start(session, booking, now):
@@ -331,8 +369,11 @@ def _move_start(session, booking, now):
         raise SpotUnavailable("Your spot is still taken until your reservation starts.") from None
 
 
-def release(booking, user):
-    """Active -> completed: end the stay now, free the spot, and fix the final price."""
+def release(booking, user, stamp=None):
+    """Active -> completed: end the stay now, free the spot, and fix the final price.
+
+    `stamp`: attributes set in the same transaction (the gate's exit gate).
+    """
     if not booking.can_release(user):
         raise NotFound("No such booking.")
     now = utcnow()
@@ -354,12 +395,13 @@ def release(booking, user):
             # Never a second later than now: the spot is free from now, for the next stay.
             booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
         booking.price_cents = billing.bill(booking, now).total_cents
+        _apply(booking, stamp)
     waitlist.spot_freed(booking)  # after commit: the freed spot goes to the queue
     return booking
 
 
 def cancel(booking, user):
-    """Reserved -> cancelled, freeing the spot."""
+    """Reserved -> cancelled, freeing the spot; paid money back by the lot's refund policy."""
     if not booking.can_cancel(user):
         raise NotFound("No such booking.")
     with write_transaction() as session:
@@ -371,6 +413,8 @@ def cancel(booking, user):
             )
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = utcnow()
+        refunds.settle_cancelled(session, booking, booking.cancelled_at)
+        discounts.release(session, booking)  # the code's use is given back
     waitlist.spot_freed(booking)
     return booking
 

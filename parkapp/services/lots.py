@@ -32,6 +32,8 @@ class LotInput:
     daily_max_cents: int | None = None
     grace_minutes: int = 0
     max_booking_days: int = 30
+    refund_hours_before: int | None = 24  # None: cancellations are never refunded
+    exit_minutes_after_payment: int = 15
 
 
 @dataclass
@@ -70,6 +72,9 @@ def validate_lot_input(data):
         _check_range(data, "daily_max_cents", 0, 10_000_000)
     _check_range(data, "grace_minutes", 0, 240)
     _check_range(data, "max_booking_days", 1, 366)
+    if data.refund_hours_before is not None:
+        _check_range(data, "refund_hours_before", 0, 8784)
+    _check_range(data, "exit_minutes_after_payment", 0, 1440)
 
 
 def _check_range(data, name, low, high):

@@ -9,7 +9,7 @@ from parkapp.models import HOLDING, Booking, BookingStatus, Lot, Spot, SpotStatu
 
 
 def dashboard(day_start=None):
-    """Lots, spots, occupied now, bookings and revenue today (UTC day), per currency."""
+    """Lots, spots, occupied now; bookings, entries, exits and revenue today (UTC day)."""
     now = utcnow()
     day_start = day_start or datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
     day_end = day_start + timedelta(days=1)
@@ -47,5 +47,12 @@ def dashboard(day_start=None):
                 Booking.created_at >= day_start, Booking.created_at < day_end
             )
         ),
+        "entries_today": _count_between(Booking.checked_in_at, day_start, day_end),
+        "exits_today": _count_between(Booking.released_at, day_start, day_end),
         "revenue_today": [{"currency": cur, "amount_cents": int(total)} for cur, total in revenue],
     }
+
+
+def _count_between(column, start, end):
+    """Bookings whose `column` (checked in, released) falls in `[start, end)`."""
+    return db.session.scalar(select(func.count(Booking.id)).where(column >= start, column < end))

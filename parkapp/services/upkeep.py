@@ -19,7 +19,8 @@ from parkapp.models import (
     WaitlistStatus,
     utcnow,
 )
-from parkapp.services import csv_export, exports, mailer, waitlist
+from parkapp.services import csv_export, exports, mailer
+from parkapp.services import waitlist_upkeep as waitlist_minute  # `waitlist_upkeep` is below
 
 
 def expire_no_shows(now=None):
@@ -40,7 +41,7 @@ def expire_no_shows(now=None):
         .returning(Booking.lot_id, Booking.spot_id)
     ).all()
     db.session.commit()
-    waitlist.spots_freed(freed)
+    waitlist_minute.spots_freed(freed)
     return len(freed)
 
 
@@ -146,8 +147,4 @@ def schedule_monthly_reports(today=None):
 
 def waitlist_upkeep(now=None):
     """Expire untaken waitlist offers, offer free spots to the queue, re-send unsent offers."""
-    return {
-        "expired": waitlist.expire_offers(now),
-        "offered": waitlist.sweep(),
-        "mailed": waitlist.remail_offers(now),
-    }
+    return waitlist_minute.run(now)

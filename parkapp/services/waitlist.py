@@ -1,17 +1,15 @@
 """The FIFO waitlist: queue for a full lot, get offered the next freed spot, accept it.
 
-An offer is a real `reserved` booking (the hold) on the freed spot for the offer window,
-so the booking constraints keep everyone else off the spot and one freed spot can never
-be held for two entries. Entries are picked with FOR UPDATE SKIP LOCKED, so two spots
-freed at the same moment go to two different entries; on SQLite every step runs under
-the database's single write lock instead. Accepting turns the hold into a park-now stay.
-Mail goes out only after the offer has committed; the minute task re-sends what failed.
+A vehicle queues when no free spot fits it. A freed spot is offered by waitlist_offers:
+the first entry that fits gets a `reserved` booking (the hold) on it for the offer window.
+Accepting the offer, or checking in to the hold anywhere, turns the hold into a park-now
+stay. The minute task (waitlist_upkeep) expires untaken offers, offers missed spots and
+re-sends offer mail that failed.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -21,23 +19,19 @@ from parkapp.models import (
     HOLDING,
     QUEUED,
     Booking,
-    BookingSource,
     BookingStatus,
     Spot,
     SpotKind,
-    Vehicle,
     WaitlistEntry,
     WaitlistStatus,
     utcnow,
 )
-from parkapp.services import availability, billing, bookings, lots, mailer
+from parkapp.services import availability, billing, bookings, lots, waitlist_offers
 from parkapp.services.exceptions import Conflict, NotFound, SpotUnavailable, VehicleBusy, WrongState
-from parkapp.services.vehicles import normalise_plate, vehicle_for_plate
+from parkapp.services.vehicles import normalise_plate, parse_vehicle_type, vehicle_for_plate
 
-OFFER_MAIL = "waitlist_offer"
-MAX_CANDIDATES = 20  # entries tried for one spot before giving up until the next sweep
 # "Any kind" is what "any spot" gives a car when booking: never accessible or motorcycle.
-ANY_KINDS = (SpotKind.STANDARD, SpotKind.COMPACT, SpotKind.EV)
+ANY_KINDS = availability.fitting_kinds()
 
 
 @dataclass(frozen=True)
@@ -57,42 +51,35 @@ def ordinal(n):
     return f"{n}{suffix}"
 
 
-def _kinds(kind):
-    return (kind,) if kind else ANY_KINDS
-
-
-def _fits(spot_kind):
-    """SQL condition on entries: the entry would take a spot of this kind."""
-    condition = WaitlistEntry.spot_kind == spot_kind
-    if spot_kind in ANY_KINDS:
-        condition = or_(condition, WaitlistEntry.spot_kind.is_(None))
-    return condition
-
-
 # --- joining and leaving ----------------------------------------------------------------
 
 
-def join(user, lot_id, plate, spot_kind=None):
-    """Queue a vehicle for a lot with no free spot of the kind; `user` None is a gate entry."""
+def join(user, lot_id, plate, spot_kind=None, *, vehicle_type=None, is_ev=False, accessible=False):
+    """Queue a vehicle for a lot with no free spot that fits it; `user` None is a gate entry.
+
+    A driver's vehicle is the one on their account with this plate; a vehicle queued at
+    the gate is described by `vehicle_type`, `is_ev` and `accessible` instead.
+    """
     lot = lots.get_lot(lot_id)
     plate = normalise_plate(plate, field="vehicle_plate")
     kind = bookings.parse_kind(spot_kind)
+    vehicle = {
+        "vehicle_type": parse_vehicle_type(vehicle_type) if vehicle_type else None,
+        "is_ev": bool(is_ev),
+        "accessible": bool(accessible),
+    }
     now = utcnow()
     with write_transaction() as session:
         if user is not None:
-            vehicle_for_plate(user, plate)
+            own = vehicle_for_plate(user, plate)
+            vehicle = {name: getattr(own, name) for name in vehicle}
         _refuse_if_queued(lot, user, plate)
-        free = session.scalar(
-            availability.free_spots_query(lot.id, now, None, _kinds(kind)).limit(1)
-        )
+        kinds = (kind,) if kind else availability.fitting_kinds(**vehicle)
+        free = session.scalar(availability.free_spots_query(lot.id, now, None, kinds).limit(1))
         if free is not None:
-            what = f"{kind.value} " if kind else ""
-            raise Conflict(
-                f"{lot.name} has free {what}spots right now: book one instead.",
-                code="spots_free",
-            )
+            raise _spots_free(lot, kind)
         entry = WaitlistEntry(
-            lot_id=lot.id, user_id=user.id if user else None, plate=plate, spot_kind=kind
+            lot_id=lot.id, user_id=user.id if user else None, plate=plate, spot_kind=kind, **vehicle
         )
         try:
             with session.begin_nested():
@@ -102,6 +89,14 @@ def join(user, lot_id, plate, spot_kind=None):
             # PostgreSQL: a concurrent join of the same driver or vehicle committed first.
             raise _already_queued(lot) from None
     return entry
+
+
+def _spots_free(lot, kind):
+    what = f"{kind.value} spot" if kind else "spot for this vehicle"
+    return Conflict(
+        f"{lot.name} has a free {what} right now, so there is no need to queue: book one instead.",
+        code="spots_free",
+    )
 
 
 def _refuse_if_queued(lot, user, plate):
@@ -161,14 +156,14 @@ def _give_up(entry, allowed):
         session.refresh(entry, with_for_update=True)
         if entry.status not in allowed:
             raise WrongState(f"This entry is {entry.status.value}.", code="not_offered")
-        freed_spot = _drop_hold(session, entry, now)
+        freed_spot = drop_hold(session, entry, now)
         entry.status = WaitlistStatus.LEFT
     if freed_spot is not None:
-        _pass_on(entry.lot_id, freed_spot)
+        pass_on(entry.lot_id, freed_spot)
     return entry
 
 
-def _drop_hold(session, entry, now):
+def drop_hold(session, entry, now):
     """Cancel an offer's hold if it still holds the spot; the freed spot id, or None."""
     if entry.status != WaitlistStatus.OFFERED or entry.booking_id is None:
         return None
@@ -208,8 +203,11 @@ def entries_of(user):
     return [(e, None if e.is_offered else position(e)) for e in entries]
 
 
-def full_kinds(lot_id, now=None):
-    """What a driver may queue for now: kinds with no spot free from now on (None: any)."""
+def full_kinds(lot_id, now=None, vehicles=()):
+    """What a driver may queue for now: kinds with no spot free from now on.
+
+    None ("any kind") is a choice when no free spot fits a car, or one of `vehicles`.
+    """
     now = now or utcnow()
     in_service = availability.counts_by_kind(lot_id, now, None)
     free_now = set(
@@ -221,7 +219,9 @@ def full_kinds(lot_id, now=None):
         )
     )
     choices = [SpotKind(kind) for kind in in_service if SpotKind(kind) not in free_now]
-    if not free_now.intersection(ANY_KINDS):
+    fits = [availability.fitting_kinds()]
+    fits += [availability.fitting_kinds(v.vehicle_type, v.is_ev, v.accessible) for v in vehicles]
+    if any(not free_now.intersection(kinds) for kinds in fits):
         choices.insert(0, None)
     return choices
 
@@ -239,7 +239,7 @@ def spot_freed(booking):
         if not _concerns_waitlist(booking):
             return
         _settle_dropped_hold(booking.id)
-        offer_next(booking.lot_id, booking.spot_id)
+        waitlist_offers.offer_next(booking.lot_id, booking.spot_id)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("waitlist: offering spot %s failed", booking.spot_id)
@@ -269,15 +269,10 @@ def _concerns_waitlist(booking):
     )
 
 
-def spots_freed(freed):
-    """`spot_freed` for many (lot_id, spot_id) pairs, e.g. the no-shows of one upkeep run."""
-    for lot_id, spot_id in sorted(set(freed)):
-        _pass_on(lot_id, spot_id)
-
-
-def _pass_on(lot_id, spot_id):
+def pass_on(lot_id, spot_id):
+    """Offer a spot freed outside a booking's hook; a failure is logged, the sweep retries."""
     try:
-        offer_next(lot_id, spot_id)
+        waitlist_offers.offer_next(lot_id, spot_id)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("waitlist: offering spot %s failed", spot_id)
@@ -298,145 +293,31 @@ def _settle_dropped_hold(booking_id):
             entry.status = WaitlistStatus.LEFT
 
 
-def offer_next(lot_id, spot_id=None):
-    """Offer a freed spot (or every spot free from now on) to the first fitting entries.
-
-    Returns the entries that got an offer; each is mailed after the offers committed.
-    """
-    now = utcnow()
-    offered = []
-    with write_transaction() as session:
-        query = availability.free_spots_query(lot_id, now, None)
-        if spot_id is not None:
-            query = query.where(Spot.id == spot_id)
-        # Spots a booker has locked are being taken right now: leave them to the booker.
-        spots = session.scalars(
-            query.with_for_update(of=Spot, skip_locked=True, key_share=True)
-        ).all()
-        for spot in spots:
-            entry = _hold_for_next(session, spot, now)
-            if entry is not None:
-                offered.append(entry)
-    for entry in offered:
-        _mail_offer_safely(entry)
-    return offered
-
-
-def _next_entries(spot, skipped):
-    query = (
-        select(WaitlistEntry)
-        .where(
-            WaitlistEntry.lot_id == spot.lot_id,
-            WaitlistEntry.status == WaitlistStatus.WAITING,
-            _fits(spot.kind),
-        )
-        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
-        .limit(1)
-        # Two spots offered at once lock two different entries instead of queueing.
-        .with_for_update(skip_locked=True)
-    )
-    return query.where(WaitlistEntry.id.not_in(skipped)) if skipped else query
-
-
-def _hold_for_next(session, spot, now):
-    """Hold `spot` for the first waiting entry that fits; the entry, or None."""
-    expires = now + timedelta(minutes=current_app.config["WAITLIST_OFFER_MINUTES"])
-    skipped = []
-    for _ in range(MAX_CANDIDATES):
-        entry = session.scalar(_next_entries(spot, skipped))
-        if entry is None:
-            return None
-        clash = session.scalar(
-            select(Booking.id).where(
-                bookings.plate_clash(entry.plate, now, expires, BookingStatus.RESERVED)
-            )
-        )
-        if clash is not None:  # the vehicle is booked then: it keeps its place for later
-            skipped.append(entry.id)
-            continue
-        hold = _hold_booking(entry, spot, now, expires)
-        try:
-            with session.begin_nested():
-                session.add(hold)
-                session.flush()
-        except IntegrityError as exc:
-            if _constraint(exc) in bookings.PLATE_CONSTRAINTS:
-                skipped.append(entry.id)
-                continue
-            return None  # the spot was just taken: nothing to offer
-        entry.status = WaitlistStatus.OFFERED
-        entry.offered_spot_id = spot.id
-        entry.offer_expires_at = expires
-        entry.booking_id = hold.id
-        return entry
-    return None
-
-
-def _hold_booking(entry, spot, now, expires):
-    vehicle_id = None
-    if entry.user_id is not None:
-        vehicle_id = db.session.scalar(
-            select(Vehicle.id).filter_by(user_id=entry.user_id, plate=entry.plate)
-        )
-    return Booking(
-        lot_id=spot.lot_id,
-        spot_id=spot.id,
-        user_id=entry.user_id,
-        vehicle_id=vehicle_id,
-        plate=entry.plate,
-        source=BookingSource.WEB if entry.user_id else BookingSource.GATE,
-        status=BookingStatus.RESERVED,
-        starts_at=now,
-        ends_at=expires,
-        booked_ends_at=expires,
-        confirmation_code=bookings.new_code(),
-        currency=spot.lot.currency,
-    )
-
-
-def _constraint(exc):
-    return getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-
-
-def _mail_offer_safely(entry):
-    try:
-        mail_offer(entry)
-    except Exception:  # SMTP down: the offer stands, and the minute task mails it again
-        db.session.rollback()
-        current_app.logger.exception("waitlist: mailing offer %s failed", entry.id)
-
-
-def mail_offer(entry):
-    """Tell the driver a spot is held for them, once per entry; True if sent now."""
-    if entry.user is None:
-        return False
-    message = mailer.build_message(
-        entry.user.email,
-        f"A spot is free for you at {entry.lot.name}",
-        "waitlist_offer",
-        entry=entry,
-        user=entry.user,
-        lot=entry.lot,
-        spot=entry.offered_spot,
-        minutes=current_app.config["WAITLIST_OFFER_MINUTES"],
-        link=_waitlist_url(),
-    )
-    return mailer.send_once(entry.user_id, OFFER_MAIL, f"entry:{entry.id}", message)
-
-
-def _waitlist_url():
-    try:
-        return url_for("user.waitlist", _external=True)
-    except Exception:  # no server name outside a request: the mail says where to look
-        return None
-
-
 # --- accepting --------------------------------------------------------------------------
 
 
 def accept(entry_id, user):
     """Take an offer: the hold becomes an active park-now stay on the offered spot."""
-    entry = get_entry(entry_id, user)
+    return _take(get_entry(entry_id, user))
+
+
+def check_in_hold(booking, stamp=None):
+    """Checking in to an offer's hold accepts the offer; None if the booking holds no offer.
+
+    The caller has checked that the user may check the booking in (its driver, or an
+    operator at the gate for a vehicle queued there). `stamp`: attributes set on the stay
+    in the same transaction (the gate's ticket and entry gate).
+    """
+    entry = db.session.scalar(
+        select(WaitlistEntry).where(
+            WaitlistEntry.booking_id == booking.id,
+            WaitlistEntry.status == WaitlistStatus.OFFERED,
+        )
+    )
+    return None if entry is None else _take(entry, stamp)
+
+
+def _take(entry, stamp=None):
     now = utcnow()
     with write_transaction() as session:
         session.refresh(entry, with_for_update=True)
@@ -447,12 +328,14 @@ def accept(entry_id, user):
         hold = session.get(Booking, entry.booking_id, with_for_update=True)
         if hold is None or hold.status != BookingStatus.RESERVED:
             raise WrongState("This offer is no longer held for you.", code="offer_closed")
-        _start_stay(session, hold, now)
+        start_stay(session, hold, now)
+        for name, value in (stamp or {}).items():
+            setattr(hold, name, value)
         entry.status = WaitlistStatus.ASSIGNED
     return hold
 
 
-def _start_stay(session, hold, now):
+def start_stay(session, hold, now):
     """Turn a hold into an active stay from now, open-ended unless the spot is booked later."""
     session.scalar(select(Spot).where(Spot.id == hold.spot_id).with_for_update(key_share=True))
     # A reservation made for later while the offer stood keeps its claim: stay until then.
@@ -480,63 +363,6 @@ def _start_stay(session, hold, now):
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        if _constraint(exc) in bookings.PLATE_CONSTRAINTS:
+        if waitlist_offers.constraint_name(exc) in bookings.PLATE_CONSTRAINTS:
             raise VehicleBusy(f"Vehicle {hold.plate} is parked elsewhere.") from None
         raise SpotUnavailable("This spot was just taken; please try again.") from None
-
-
-# --- upkeep -----------------------------------------------------------------------------
-
-
-def expire_offers(now=None):
-    """Offers not taken in time expire, their holds are cancelled and the spots pass on."""
-    now = now or utcnow()
-    freed = []
-    with write_transaction() as session:
-        entries = session.scalars(
-            select(WaitlistEntry)
-            .where(
-                WaitlistEntry.status == WaitlistStatus.OFFERED,
-                WaitlistEntry.offer_expires_at <= now,
-            )
-            .with_for_update(skip_locked=True)  # one being accepted right now is left alone
-        ).all()
-        for entry in entries:
-            if entry.booking is not None and entry.booking.status == BookingStatus.ACTIVE:
-                # Checked in from the bookings page: the driver took the spot after all.
-                entry.status = WaitlistStatus.ASSIGNED
-                continue
-            spot_id = _drop_hold(session, entry, now)
-            entry.status = WaitlistStatus.EXPIRED
-            if spot_id is not None:
-                freed.append((entry.lot_id, spot_id))
-    spots_freed(freed)
-    return len(entries)
-
-
-def sweep():
-    """Offer every spot that is free from now on in lots where someone waits.
-
-    Catches spots freed without a hook: a hook that failed, a spot back from maintenance.
-    """
-    lot_ids = db.session.scalars(
-        select(WaitlistEntry.lot_id)
-        .where(WaitlistEntry.status == WaitlistStatus.WAITING)
-        .group_by(WaitlistEntry.lot_id)
-    ).all()
-    db.session.rollback()
-    return sum(len(offer_next(lot_id)) for lot_id in lot_ids)
-
-
-def remail_offers(now=None):
-    """Mail standing offers whose mail has not gone out (SMTP was down when offered)."""
-    now = now or utcnow()
-    entries = db.session.scalars(
-        select(WaitlistEntry).where(
-            WaitlistEntry.status == WaitlistStatus.OFFERED,
-            WaitlistEntry.user_id.is_not(None),
-            WaitlistEntry.offer_expires_at > now,
-        )
-    ).all()
-    pending = [e for e in entries if not mailer.was_sent(e.user_id, OFFER_MAIL, f"entry:{e.id}")]
-    return sum(mail_offer(entry) for entry in pending)

@@ -182,6 +182,7 @@ class BookingForm(FlaskForm):
     )
     starts = local_field("Arrive")
     ends = local_field("Leave")
+    discount_code = StringField("Promo code", filters=[_strip], validators=[Length(max=32)])
     get_quote = SubmitField("Get quote")
     book = SubmitField("Book")
 
@@ -265,6 +266,7 @@ class BookingForm(FlaskForm):
             starts_at=self.starts_at,
             ends_at=self.ends_at,
             spot_kind=self.kind_value,
+            discount_code=self.discount_code.data or None,
         )
 
     def attach(self, exc):

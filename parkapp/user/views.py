@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user
 
 from parkapp.models import SpotStatus, utcnow
-from parkapp.services import availability, bookings, lots
+from parkapp.services import availability, bookings, lots, refunds
 from parkapp.services import vehicles as vehicle_service
 from parkapp.services.exceptions import DomainError
 from parkapp.services.pricing import money
@@ -92,7 +92,13 @@ def _quote(lot, form):
     """Price the stay the form describes without booking anything."""
     try:
         quote = bookings.quote_for(
-            lot, form.starts_at, form.ends_at, form.kind_value, form.vehicle_type
+            lot,
+            form.starts_at,
+            form.ends_at,
+            form.kind_value,
+            form.vehicle_type,
+            form.discount_code.data or None,
+            current_user,
         )
     except DomainError as exc:
         return _render_lot(lot, form, status=_show_error(form, exc))
@@ -187,9 +193,13 @@ def release(booking_id):
 @auth_required("session")
 def cancel(booking_id):
     """Cancel an upcoming reservation."""
-    return _act(
-        booking_id, bookings.cancel, lambda b: f"Reservation {b.confirmation_code} cancelled."
-    )
+    return _act(booking_id, bookings.cancel, _cancelled)
+
+
+def _cancelled(booking):
+    """The cancellation and what it did about money ("Refunded 12.00 USD.")."""
+    note = refunds.cancellation_note(booking)
+    return f"Reservation {booking.confirmation_code} cancelled." + (f" {note}" if note else "")
 
 
 def _act(booking_id, action, done):
@@ -269,4 +279,5 @@ def delete_vehicle(vehicle_id):
 
 
 from parkapp.user import exports as _exports  # noqa: E402,F401  (routes register on bp)
+from parkapp.user import payments as _payments  # noqa: E402,F401  (routes register on bp)
 from parkapp.user import waitlist as _waitlist  # noqa: E402,F401  (routes register on bp)

@@ -49,7 +49,7 @@ def _waitlist_panel():
         entries = [(e, p) for e, p in waitlist.entries_of(current_user) if e.lot_id == lot.id]
         if entries:
             return {"entry": entries[0][0], "position": entries[0][1]}
-        kinds = waitlist.full_kinds(lot.id)
+        kinds = waitlist.full_kinds(lot.id, vehicles=current_user.vehicles)
         return {"form": _join_form(kinds)} if kinds else None
 
     return {"waitlist_panel": waitlist_panel}
@@ -68,7 +68,9 @@ def join_waitlist(lot_id):
         entry = waitlist.join(current_user, lot_id, form.plate.data, form.spot_kind.data or None)
     except DomainError as exc:
         flash(exc.message, "error")
-        return redirect(url_for("user.lot_detail", lot_id=lot_id, _anchor="waitlist"))
+        # Spots are free: send the driver to the booking form instead of the queue.
+        anchor = "book" if exc.code == "spots_free" else "waitlist"
+        return redirect(url_for("user.lot_detail", lot_id=lot_id, _anchor=anchor))
     flash(
         f"You are {waitlist.position(entry)} on the waitlist for {entry.lot.name}. "
         "We will email you when a spot is held for you.",
