@@ -51,6 +51,11 @@ def log_in(page, email, password=PASSWORD):
     page.get_by_role("button", name="Log out").wait_for()
 
 
+def flash(page):
+    """The flashed messages of a page."""
+    return page.locator(".flashes")
+
+
 def search_lots(page, term):
     """Search the home page by name or city."""
     page.goto("/")

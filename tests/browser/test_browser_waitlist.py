@@ -7,75 +7,17 @@ offered to the next driver in line, who sees the offer and accepts it.
 
 import re
 
-import pytest
 import requests
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, OutboxMail, WaitlistEntry, WaitlistStatus
 from parkapp.services.bookings import BookingRequest, create_booking
-from tests.browser_fixtures import CHROMIUM, launch, log_in, open_page
+from tests.browser_fixtures import flash, log_in
 from tests.conftest import PASSWORD
-from tests.live_server import LiveServer
-
-pytestmark = pytest.mark.browser
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright cannot be imported", exc_type=ImportError
-)
-expect = sync_api.expect
 
 DRIVERS = [("ann@example.com", "ANN 1"), ("bob@example.com", "BOB 2"), ("cat@example.com", "CAT 3")]
-
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    """gunicorn on the session's database, with CSRF protection on."""
-    with LiveServer(
-        app.config["SQLALCHEMY_DATABASE_URI"],
-        workers=2,
-        threads=4,
-        env={"WTF_CSRF_ENABLED": "true"},
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    """Factory: a page in its own browser context (one per person in the test)."""
-    contexts = []
-
-    def make():
-        page = open_page(browser, live_server.url)
-        contexts.append(page.context)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture(autouse=True)
-def server_errors_fail_the_test(live_server):
-    """A traceback in gunicorn's log during a test fails it, even if the page looked fine."""
-    before = len(live_server.log(last_chars=10**9))
-    yield
-    new_output = live_server.log(last_chars=10**9)[before:]
-    assert "Traceback" not in new_output, new_output
-
-
-def flash(page):
-    return page.locator(".flashes")
 
 
 def open_waitlist(page):

@@ -8,76 +8,19 @@ up at the gate by its plate. The server runs with CSRF on, as in production.
 
 from datetime import timedelta
 
-import pytest
+from playwright.sync_api import expect
 
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingSource, BookingStatus, Payment
 from tests.browser_fixtures import (
-    CHROMIUM,
-    launch,
     local_input,
     log_in,
     lot_local_now,
     only,
-    open_page,
 )
-from tests.live_server import LiveServer
-
-pytestmark = pytest.mark.browser
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright cannot be imported", exc_type=ImportError
-)
-expect = sync_api.expect
 
 # Started 1 h 59 min ago: two started hours at 2.00 GBP.
 TWO_HOURS_AGO = timedelta(hours=2) - timedelta(minutes=1)
-
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    """gunicorn on the session's database, with CSRF protection on."""
-    with LiveServer(
-        app.config["SQLALCHEMY_DATABASE_URI"],
-        workers=2,
-        threads=4,
-        env={"WTF_CSRF_ENABLED": "true"},
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    """Factory: a page in its own browser context (one per person in the test)."""
-    contexts = []
-
-    def make():
-        page = open_page(browser, live_server.url)
-        contexts.append(page.context)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture(autouse=True)
-def server_errors_fail_the_test(live_server):
-    """A traceback in gunicorn's log during a test fails it, even if the page looked fine."""
-    before = len(live_server.log(last_chars=10**9))
-    yield
-    new_output = live_server.log(last_chars=10**9)[before:]
-    assert "Traceback" not in new_output, new_output
 
 
 def press_accesskey(page, key):

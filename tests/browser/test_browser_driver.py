@@ -8,84 +8,24 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
+from playwright.sync_api import expect
 
 from parkapp.models import Booking, BookingStatus, Lot, Spot, Vehicle, utcnow
 from parkapp.services import vehicles as vehicle_service
 from parkapp.services.bookings import BookingRequest, create_booking, release
 from parkapp.services.pricing import money
 from tests.browser_fixtures import (
-    CHROMIUM,
     SHOTS,
     count,
-    launch,
+    flash,
     local_input,
     log_in,
     lot_card,
     lot_local_now,
     only,
-    open_page,
     search_lots,
     tomorrow_at,
 )
-from tests.live_server import LiveServer
-
-pytestmark = pytest.mark.browser
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright cannot be imported", exc_type=ImportError
-)
-expect = sync_api.expect
-
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    """gunicorn on the session's database, with CSRF protection on."""
-    with LiveServer(
-        app.config["SQLALCHEMY_DATABASE_URI"],
-        workers=2,
-        threads=4,
-        env={"WTF_CSRF_ENABLED": "true"},
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    """Factory: a page in its own browser context (one per person in the test)."""
-    contexts = []
-
-    def make(**options):
-        page = open_page(browser, live_server.url, **options)
-        contexts.append(page.context)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture(autouse=True)
-def server_errors_fail_the_test(live_server):
-    """A traceback in gunicorn's log during a test fails it, even if the page looked fine."""
-    before = len(live_server.log(last_chars=10**9))
-    yield
-    new_output = live_server.log(last_chars=10**9)[before:]
-    assert "Traceback" not in new_output, new_output
-
-
-def flash(page):
-    return page.locator(".flashes")
 
 
 def section(page, key):
