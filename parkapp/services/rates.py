@@ -18,7 +18,8 @@ from parkapp.extensions import db
 from parkapp.models import ALL_WEEKDAYS, Lot, Rate, RateKind, SpotKind, VehicleType, utcnow
 from parkapp.services.exceptions import Conflict, Invalid, NotFound
 from parkapp.services.lots import lot_timezone
-from parkapp.services.pricing import band_words, money, span_words
+from parkapp.services.quotes import money
+from parkapp.services.rate_table import band_words, span_words
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # bit 0 .. bit 6
 MAX_AMOUNT = 10_000_000
