@@ -111,6 +111,11 @@ class Config:
 
     # Caching and rate limits fall back to process memory without Redis
     CACHE_DEFAULT_TIMEOUT = 5
+    LIVE_CACHE_SECONDS = env_int("LIVE_CACHE_SECONDS", 5)  # free counts "now" are this fresh
+    LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 3)  # pages refresh their free counts
+    # A map of the search results when set (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png)
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
@@ -122,6 +127,7 @@ class Config:
     NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 30)
     REMINDER_MINUTES_BEFORE = env_int("REMINDER_MINUTES_BEFORE", 60)
     INACTIVE_DAYS = env_int("INACTIVE_DAYS", 30)
+    MEMBERSHIP_REMINDER_DAYS = env_int("MEMBERSHIP_REMINDER_DAYS", 7)
     WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 15)  # a freed spot is held this long
 
     # Payments. With STRIPE_SECRET_KEY, drivers prepay through Stripe Checkout and the

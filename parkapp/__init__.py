@@ -35,7 +35,7 @@ def register_extensions(app):
     """Initialise every extension on the app."""
     from parkapp import auth_setup, dbsetup
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
-    from parkapp.services import mailer
+    from parkapp.services import live, mailer
 
     db.init_app(app)
     dbsetup.configure_engine(app)
@@ -46,6 +46,7 @@ def register_extensions(app):
     limiter.init_app(app)
     jwt.init_app(app)
     cache.init_app(app, config=dbsetup.cache_config(app))
+    live.init_app(app)
     auth_setup.init_security(app)
 
 

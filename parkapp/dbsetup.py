@@ -57,5 +57,6 @@ def cache_config(app):
             "CACHE_TYPE": "RedisCache",
             "CACHE_REDIS_URL": app.config["REDIS_URL"],
             "CACHE_KEY_PREFIX": "parkapp:",
+            "CACHE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     return {"CACHE_TYPE": "SimpleCache"}

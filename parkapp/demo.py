@@ -9,10 +9,23 @@ from sqlalchemy import select
 
 from parkapp.auth_setup import user_datastore
 from parkapp.extensions import db
-from parkapp.models import Booking, BookingSource, BookingStatus, Lot, SpotKind, Vehicle, utcnow
-from parkapp.services import discounts, pricing, rates, spots
+from parkapp.models import (
+    GATE_METHODS,
+    Booking,
+    BookingSource,
+    BookingStatus,
+    Lot,
+    MembershipPlan,
+    Payment,
+    PaymentStatus,
+    SpotKind,
+    Vehicle,
+    utcnow,
+)
+from parkapp.services import discounts, ev_stations, memberships, pricing, rates, spots
 from parkapp.services.bookings import new_code
 from parkapp.services.lots import LotInput, create_lot
+from parkapp.services.payments import new_receipt_number
 from parkapp.services.users import ensure_roles
 
 LOTS = [
@@ -145,7 +158,51 @@ def seed(seed_value=7):
     db.session.commit()
     _history(rng, lots, driver, vehicles)
     _promo_codes(lots)
+    _ev_stations(lots)
+    _membership_plan()
     return accounts
+
+
+# Chargers put on every demo ev spot in turn: (type, watts, connector, per kWh, idle/min).
+DEMO_CHARGERS = [
+    ("level2", 7400, "type2", 35, 10),
+    ("level2", 22_000, "type2", 40, 10),
+    ("dc_fast", 50_000, "ccs2", 55, 25),
+    ("level1", 2300, "j1772", 25, 0),
+]
+
+
+def _ev_stations(lots):
+    for lot in lots:
+        for n, spot in enumerate(ev_stations.free_ev_spots(lot)):
+            kind, watts, connector, per_kwh, idle = DEMO_CHARGERS[n % len(DEMO_CHARGERS)]
+            ev_stations.create(
+                ev_stations.StationInput(
+                    spot_id=spot.id,
+                    charger_type=kind,
+                    power_w=watts,
+                    connector=connector,
+                    price_per_kwh_cents=per_kwh,
+                    idle_fee_per_minute_cents=idle,
+                    idle_grace_minutes=10,
+                )
+            )
+
+
+def _membership_plan():
+    """One plan on offer for every lot: 10 hours a month included, then 20% off."""
+    if db.session.scalar(select(MembershipPlan.id).limit(1)) is None:
+        memberships.create_plan(
+            memberships.PlanInput(
+                name="Commuter",
+                description="For regular parkers: 10 hours a month free, then 20% off.",
+                price_cents=4900,
+                currency=LOTS[0][0].currency,
+                vehicle_limit=2,
+                included_hours=10,
+                discount_percent=20,
+            )
+        )
 
 
 def _promo_codes(lots):
@@ -182,7 +239,7 @@ def _make_lot(data, layout):
     return lot
 
 
-def _history(rng, lots, driver, vehicles, days=21):
+def _history(rng, lots, driver, vehicles, days=56):
     """Past stays for the driver and for walk-in plates, never overlapping on a spot."""
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     for lot in lots:
@@ -203,29 +260,51 @@ def _history(rng, lots, driver, vehicles, days=21):
 
 
 def _past_booking(rng, lot, spot, starts_at, ends_at, user, plate):
-    cancelled = rng.random() < 0.05
-    price = pricing.quote(lot, spot.kind, None, starts_at, ends_at).total_cents
-    db.session.add(
-        Booking(
-            lot_id=lot.id,
-            spot_id=spot.id,
-            user_id=user.id if user else None,
-            plate=plate,
-            source=BookingSource.WEB if user else BookingSource.GATE,
-            status=BookingStatus.CANCELLED if cancelled else BookingStatus.COMPLETED,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            booked_ends_at=ends_at,
-            checked_in_at=None if cancelled else starts_at,
-            released_at=None if cancelled else ends_at,
-            cancelled_at=starts_at - timedelta(hours=2) if cancelled else None,
-            confirmation_code=new_code(),
-            price_cents=None if cancelled else price,
-            quoted_cents=price,
-            currency=lot.currency,
-            created_at=starts_at - timedelta(hours=3),
-        )
+    roll = rng.random()  # 5 % cancelled, 3 % no-shows: the analytics rates show something
+    status = (
+        BookingStatus.CANCELLED
+        if roll < 0.05
+        else BookingStatus.NO_SHOW
+        if roll < 0.08
+        else BookingStatus.COMPLETED
     )
+    done = status == BookingStatus.COMPLETED
+    price = pricing.quote(lot, spot.kind, None, starts_at, ends_at).total_cents
+    booking = Booking(
+        lot_id=lot.id,
+        spot_id=spot.id,
+        user_id=user.id if user else None,
+        plate=plate,
+        source=BookingSource.GATE if done and not user else BookingSource.WEB,
+        status=status,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        booked_ends_at=ends_at,
+        checked_in_at=starts_at if done else None,
+        released_at=ends_at if done else None,
+        cancelled_at=starts_at - timedelta(hours=2) if status == BookingStatus.CANCELLED else None,
+        confirmation_code=new_code(),
+        price_cents=price if done else None,
+        quoted_cents=price,
+        currency=lot.currency,
+        created_at=starts_at - timedelta(hours=3),
+    )
+    db.session.add(booking)
+    if done and price > 0:  # paid on the way out, so revenue charts have payments
+        db.session.add(
+            Payment(
+                booking=booking,
+                user_id=booking.user_id,
+                method=rng.choice(GATE_METHODS),
+                status=PaymentStatus.PAID,
+                amount_cents=price,
+                currency=lot.currency,
+                idempotency_key=f"demo-{booking.confirmation_code}",
+                receipt_number=new_receipt_number(ends_at),
+                created_at=ends_at,
+                paid_at=ends_at,
+            )
+        )
 
 
 def _random_plate(rng):

@@ -35,9 +35,13 @@ CONTRACT = {
     "/reports/dashboard": {"get"},
 }
 PUBLIC = {
+    ("/ev-stations", "get"),
+    ("/ev-stations/{station_id}", "get"),
     ("/lots", "get"),
     ("/lots/{lot_id}", "get"),
     ("/lots/{lot_id}/spots", "get"),
+    ("/membership-plans", "get"),
+    ("/membership-plans/{plan_id}", "get"),
     ("/quotes", "post"),
     ("/vehicle-types", "get"),
     ("/auth/register", "post"),
@@ -338,6 +342,18 @@ WRONG_VALUES = [
 ]
 
 
+def _charging_session(make_lot, staff):
+    """A charger on an ev spot charging a gate stay, for the endpoints that need their ids."""
+    from parkapp.services import ev, ev_stations, gate
+
+    ev_lot = make_lot(spots={"ev": 1})
+    station = ev_stations.create(
+        ev_stations.StationInput(ev_lot.spots[0].id, "level2", 7400, "type2", 35)
+    )
+    stay, _ = gate.enter(ev_lot.id, "EV12FZZ", operator=staff, is_ev=True)
+    return ev.start(stay, station, 0, staff)
+
+
 def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, auth, admin, make_lot):
     lot = make_lot()
     headers = auth.headers(admin.email)
@@ -350,12 +366,17 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, aut
         json={"lot_id": lot.id, "name": "Fuzz", "kind": "hourly", "amount_cents": 100},
         headers=headers,
     ).get_json()
+    charge = _charging_session(make_lot, admin)
     ids = {
         "lot_id": lot.id,
         "spot_id": lot.spots[0].id,
+        "station_id": charge.station_id,
+        "session_id": charge.id,
         "vehicle_id": vehicle["id"],
         "discount_id": discount["id"],
         "rate_id": rate["id"],
+        "plan_id": 1,  # any id: a wrong body is refused before the plan is looked up
+        "membership_id": 1,
     }
     valid = {
         "lot_id": lot.id,

@@ -307,6 +307,10 @@ def booking_list():
     return render_template("admin/bookings.html", form=form, page=page)
 
 
+from parkapp.admin import analytics as _analytics  # noqa: E402,F401  (routes register on bp)
+from parkapp.admin import demand as _demand  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import discounts as _discounts  # noqa: E402,F401  (routes register on bp)
+from parkapp.admin import ev as _ev  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import exports as _exports  # noqa: E402,F401  (routes register on bp)
+from parkapp.admin import memberships as _memberships  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import rates as _rates  # noqa: E402,F401  (routes register on bp)

@@ -63,10 +63,13 @@ api = ParkappApi(
 from parkapp.api import (  # noqa: E402  (namespaces register on import)
     auth,
     bookings,
+    demand,
     discounts,
+    ev,
     exports,
     gate,
     lots,
+    memberships,
     payments,
     rates,
     reports,
@@ -86,6 +89,9 @@ for module in (
     gate,
     payments,
     rates,
+    ev,
+    demand,
+    memberships,
 ):
     api.add_namespace(module.ns)
 

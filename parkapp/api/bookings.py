@@ -111,6 +111,12 @@ quote_in = ns.model(
         "starts_at": fields.DateTime(required=True, example="2026-11-23T09:00:00Z"),
         "ends_at": fields.DateTime(required=True, example="2026-11-23T12:00:00Z"),
         "vehicle_type": fields.String(enum=[t.value for t in VehicleType], example="car"),
+        "vehicle_plate": fields.String(
+            max_length=32,
+            pattern=NO_NUL,
+            example="AB12 CDE",
+            description="with a token: your vehicle, so its membership applies",
+        ),
     },
     strict=True,
 )
@@ -192,6 +198,7 @@ class Quotes(Resource):
             vehicle_type,
             data.get("discount_code"),
             optional_user(),
+            data.get("vehicle_plate"),
         )
         return {
             **quote_dict(quote),

@@ -1,10 +1,11 @@
 """/reports: the admin dashboard's figures, and the operators' day at each lot."""
 
+from flask import request
 from flask_restx import Namespace, Resource, fields
 
 from parkapp.api.common import MAX_ID, arg_int, error_model, iso, query_params, roles_required
 from parkapp.models import PaymentMethod, WaitlistStatus
-from parkapp.services import operations, reports
+from parkapp.services import analytics, operations, reports
 
 ns = Namespace("reports", description="Figures for admins and operators")
 error = error_model(ns)
@@ -29,19 +30,80 @@ dashboard_out = ns.model(
             ),
             description="completed stays released today (UTC), per currency",
         ),
+        "analytics": fields.Raw(
+            description="every analytics chart (as GET /reports/<chart>) for the filters given"
+        ),
     },
+)
+chart_out = ns.model(
+    "AnalyticsChart",
+    {
+        "chart": fields.String(enum=list(analytics.CHARTS)),
+        "title": fields.String,
+        "from": fields.Date,
+        "to": fields.Date,
+        "lot_id": fields.Integer(description="null: all lots"),
+        "timezone": fields.String(description="the lot's zone, or UTC for all lots"),
+        "note": fields.String,
+        "columns": fields.List(fields.String),
+        "rows": fields.List(fields.Raw, description="one list of cells per row, as columns"),
+        "summary": fields.Raw,
+    },
+)
+CHART_PARAMS = query_params(
+    **{
+        "from": ("string", "first day, YYYY-MM-DD (default: 29 days before `to`)"),
+        "to": ("string", "last day, YYYY-MM-DD (default: today); at most 366 days"),
+        "lot_id": ("integer", "only this lot, in its time zone (default: all lots, UTC)"),
+        "day": ("string", "occupancy: the day (default: today, or `to`)"),
+        "span": ("string", "occupancy: day or week"),
+    }
 )
 
 
 @ns.route("/dashboard")
 class Dashboard(Resource):
+    @ns.doc(params=CHART_PARAMS)
     @ns.response(200, "Today's figures", dashboard_out)
     @ns.response(401, "No valid token", error)
     @ns.response(403, "Not an admin", error)
+    @ns.response(404, "No such lot", error)
+    @ns.response(422, "A bad date, or a range that ends before it starts", error)
     @roles_required("admin")
     def get(self):
-        """Occupancy, active bookings, bookings, entries, exits and revenue today (admin)."""
-        return reports.dashboard()
+        """Today's figures (admin), and every analytics chart for the filters given."""
+        filters = analytics.parse_filters(request.args)
+        return {
+            **reports.dashboard(),
+            "analytics": {
+                name: result.as_dict(filters)
+                for name, result in analytics.all_charts(filters).items()
+            },
+        }
+
+
+def _chart_resource(name):
+    """GET /reports/<name>: one analytics chart as a table (admin)."""
+
+    class ChartResource(Resource):
+        @ns.doc(params=CHART_PARAMS)
+        @ns.response(200, "The chart's rows", chart_out)
+        @ns.response(401, "No valid token", error)
+        @ns.response(403, "Not an admin", error)
+        @ns.response(404, "No such lot", error)
+        @ns.response(422, "A bad date, or a range that ends before it starts", error)
+        @roles_required("admin")
+        def get(self):
+            filters = analytics.parse_filters(request.args)
+            return analytics.chart(name, filters).as_dict(filters)
+
+    ChartResource.get.__doc__ = f"The {name.replace('-', ' ')} chart's data (admin)."
+    ChartResource.__name__ = "Chart" + name.title().replace("-", "")
+    ns.route(f"/{name}", endpoint=f"reports_{name}")(ChartResource)
+
+
+for _name in analytics.CHARTS:
+    _chart_resource(_name)
 
 
 METHODS = [method.value for method in PaymentMethod]

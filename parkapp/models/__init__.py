@@ -1,7 +1,17 @@
 """Every model, importable from one place (Alembic needs them all loaded)."""
 
 from parkapp.models.bookings import HOLDING, Booking, BookingSource, BookingStatus
+from parkapp.models.demand import DemandDirection, DemandStep
 from parkapp.models.discounts import Discount, DiscountKind, DiscountRedemption
+from parkapp.models.ev import (
+    ChargerType,
+    ChargingSession,
+    ChargingStatus,
+    Connector,
+    EvStation,
+    MeterReading,
+    StationStatus,
+)
 from parkapp.models.jobs import (
     ExportJob,
     JobKind,
@@ -11,6 +21,13 @@ from parkapp.models.jobs import (
     OutboxMail,
 )
 from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
+from parkapp.models.memberships import (
+    Membership,
+    MembershipPlan,
+    MembershipStatus,
+    MembershipVehicle,
+    membership_plan_lots,
+)
 from parkapp.models.payments import (
     GATE_METHODS,
     Payment,
@@ -36,14 +53,26 @@ __all__ = [
     "Booking",
     "BookingSource",
     "BookingStatus",
+    "ChargerType",
+    "ChargingSession",
+    "ChargingStatus",
+    "Connector",
+    "DemandDirection",
+    "DemandStep",
     "Discount",
     "DiscountKind",
     "DiscountRedemption",
+    "EvStation",
     "ExportJob",
     "JobKind",
     "JobStatus",
     "Level",
     "Lot",
+    "Membership",
+    "MembershipPlan",
+    "MembershipStatus",
+    "MembershipVehicle",
+    "MeterReading",
     "Notification",
     "NotificationStatus",
     "OutboxMail",
@@ -58,11 +87,13 @@ __all__ = [
     "Spot",
     "SpotKind",
     "SpotStatus",
+    "StationStatus",
     "User",
     "Vehicle",
     "VehicleType",
     "WaitlistEntry",
     "WaitlistStatus",
     "Zone",
+    "membership_plan_lots",
     "utcnow",
 ]

@@ -44,6 +44,20 @@ class Booking(db.Model):
         # The operator dashboard counts today's entries and exits per lot.
         Index("ix_bookings_lot_checked_in", "lot_id", "checked_in_at"),
         Index("ix_bookings_lot_released", "lot_id", "released_at"),
+        # The analytics charts read ranges of days (bench/analytics.py, docs/performance.md).
+        Index(
+            "ix_bookings_starts_cover",
+            "starts_at",
+            postgresql_include=["lot_id", "status", "ends_at", "checked_in_at"],
+        ),
+        Index(
+            "ix_bookings_lot_starts",
+            "lot_id",
+            "starts_at",
+            postgresql_include=["status", "ends_at", "checked_in_at"],
+        ),
+        Index("ix_bookings_ends_at", "ends_at"),
+        Index("ix_bookings_id_lot", "id", postgresql_include=["lot_id"]),  # payment -> lot
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +86,13 @@ class Booking(db.Model):
     price_cents: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     discount_id: Mapped[int | None] = mapped_column(ForeignKey("discounts.id", ondelete="SET NULL"))
+    # The membership that priced the stay (its included hours and discount).
+    membership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL"), index=True
+    )
+    # The demand adjustment quoted at booking time, applied to this stay whatever comes later.
+    demand_percent: Mapped[int | None] = mapped_column(Integer)
+    demand_occupancy_percent: Mapped[int | None] = mapped_column(Integer)
     entry_gate: Mapped[str | None] = mapped_column(String(60))
     exit_gate: Mapped[str | None] = mapped_column(String(60))
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
@@ -81,6 +102,7 @@ class Booking(db.Model):
     user = relationship("User")
     vehicle = relationship("Vehicle")
     discount = relationship("Discount")
+    membership = relationship("Membership")
     payments = relationship("Payment", back_populates="booking", order_by="Payment.id")
 
     @property

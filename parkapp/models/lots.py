@@ -69,6 +69,10 @@ class Lot(db.Model):
     # A stay paid at the gate or in advance leaves freely this long after paying.
     exit_minutes_after_payment: Mapped[int] = mapped_column(Integer, default=15)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Demand pricing (steps in DemandStep): bounds of the adjusted hourly rate, NULL: none.
+    demand_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    demand_floor_cents: Mapped[int | None] = mapped_column(Integer)
+    demand_ceiling_cents: Mapped[int | None] = mapped_column(Integer)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     levels = relationship(
@@ -79,6 +83,12 @@ class Lot(db.Model):
     )
     rates = relationship(
         "Rate", back_populates="lot", order_by="Rate.id", cascade="all, delete-orphan"
+    )
+    demand_steps = relationship(
+        "DemandStep",
+        back_populates="lot",
+        order_by="DemandStep.threshold_percent",
+        cascade="all, delete-orphan",
     )
 
     @property

@@ -1,17 +1,17 @@
 """What a booking costs and what is still owed on it.
 
 The price of a stay comes from `pricing.quote` with the booking's own lot, spot kind,
-vehicle type and discount. A stay is billed until now, or until its booked end when that
-is later; once paid, the price is held at the moment of payment for the lot's
-`exit_minutes_after_payment`, so a driver who paid can reach the barrier without a new
-hour being charged.
+vehicle type, discount and the demand adjustment it was quoted with when booked. A stay
+is billed until now, or until its booked end when that is later; once paid, the price is
+held at the moment of payment for the lot's `exit_minutes_after_payment`, so a driver who
+paid can reach the barrier without a new hour being charged.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from parkapp.models import PaymentStatus, utcnow
-from parkapp.services import pricing
+from parkapp.services import ev, membership_usage, pricing
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,27 @@ def price(booking, until):
     vehicle_type = booking.vehicle_type or (
         booking.vehicle.vehicle_type if booking.vehicle else None
     )
-    return pricing.quote(
-        booking.lot, booking.spot.kind, vehicle_type, booking.starts_at, until, booking.discount
+    quote = pricing.quote(
+        booking.lot,
+        booking.spot.kind,
+        vehicle_type,
+        booking.starts_at,
+        until,
+        booking.discount,
+        demand=quoted_demand(booking),
+        membership=membership_usage.terms_for_booking(booking),
     )
+    charging = ev.charging_lines(booking, until)  # energy and idle fee, billed with the stay
+    if not charging:
+        return quote
+    return replace(quote, lines=(*quote.lines, *charging))
+
+
+def quoted_demand(booking):
+    """The demand adjustment the booking was quoted with (None: none), whatever came later."""
+    if not booking.demand_percent:
+        return None
+    return pricing.DemandAdjustment(booking.demand_percent, booking.demand_occupancy_percent)
 
 
 def paid_cents(booking):

@@ -26,7 +26,17 @@ from parkapp.models import (
     SpotStatus,
     utcnow,
 )
-from parkapp.services import availability, billing, discounts, lots, pricing, refunds, waitlist
+from parkapp.services import (
+    availability,
+    billing,
+    demand,
+    discounts,
+    lots,
+    membership_usage,
+    pricing,
+    refunds,
+    waitlist,
+)
 from parkapp.services.exceptions import (
     Invalid,
     LotFull,
@@ -107,15 +117,29 @@ def quote_for(
     vehicle_type=None,
     discount_code=None,
     user=None,
+    plate=None,
 ):
     """The price of a prospective stay, validated like a booking would be.
 
-    A `discount_code` is checked (for `user`'s per-driver limit too) but not used up.
+    A `discount_code` is checked (for `user`'s per-driver limit too) but not used up. With
+    `user` and `plate`, a membership covering that vehicle at the lot applies.
     """
     now = utcnow()
     start, end, _ = check_interval(lot, starts_at, ends_at, now)
     discount = _checked_code(discount_code, user, lot, now)
-    return pricing.quote(lot, parse_kind(spot_kind), vehicle_type, start, end, discount=discount)
+    adjust = demand.adjustment(lot, start)
+    plate = normalise_plate(plate, field="vehicle_plate") if plate else None
+    _, terms = membership_usage.terms_for(user, lot, plate, start, now)
+    return pricing.quote(
+        lot,
+        parse_kind(spot_kind),
+        vehicle_type,
+        start,
+        end,
+        discount=discount,
+        demand=adjust,
+        membership=terms,
+    )
 
 
 def _checked_code(code, user, lot, now):
@@ -137,6 +161,8 @@ def create_booking(user, req):
         vehicle = vehicle_for_plate(user, plate)
         status = BookingStatus.ACTIVE if park_now else BookingStatus.RESERVED
         check_plate_free(plate, start, end, status)
+        adjust = demand.adjustment(lot, start)  # as quoted: before this booking counts
+        membership, terms = membership_usage.terms_for(user, lot, plate, start, now)
         booking = Booking(
             lot_id=lot.id,
             user_id=user.id,
@@ -150,6 +176,7 @@ def create_booking(user, req):
             checked_in_at=now if park_now else None,
             confirmation_code=new_code(),
             currency=lot.currency,
+            membership_id=membership.id if membership else None,
         )
         if req.spot_id is not None:
             spot = _lock_chosen_spot(lot, req.spot_id, start, end)
@@ -166,8 +193,18 @@ def create_booking(user, req):
         booking.vehicle_type = vehicle.vehicle_type
         if discount is not None:  # counted in this transaction: a failed booking uses nothing
             discount = discounts.redeem(session, discount, booking, user, now)
+        if adjust is not None:
+            booking.demand_percent = adjust.percent
+            booking.demand_occupancy_percent = adjust.occupancy_percent
         booking.quoted_cents = pricing.quote(
-            lot, spot.kind, vehicle.vehicle_type, booking.starts_at, end, discount=discount
+            lot,
+            spot.kind,
+            vehicle.vehicle_type,
+            booking.starts_at,
+            end,
+            discount=discount,
+            demand=adjust,
+            membership=terms,
         ).total_cents
     return booking
 

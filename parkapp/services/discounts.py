@@ -27,7 +27,7 @@ from parkapp.models import (
     PaymentStatus,
     utcnow,
 )
-from parkapp.services import billing, pricing
+from parkapp.services import billing, membership_usage, pricing
 from parkapp.services.exceptions import Conflict, Invalid, NotFound, WrongState
 from parkapp.services.lots import lot_timezone
 
@@ -381,7 +381,14 @@ def preview_on_booking(booking, code, now=None):
         booking.vehicle.vehicle_type if booking.vehicle else None
     )
     quote = pricing.quote(
-        booking.lot, booking.spot.kind, vehicle_type, booking.starts_at, until, discount=discount
+        booking.lot,
+        booking.spot.kind,
+        vehicle_type,
+        booking.starts_at,
+        until,
+        discount=discount,
+        demand=billing.quoted_demand(booking),
+        membership=membership_usage.terms_for_booking(booking, now),
     )
     return discount, quote
 

@@ -24,7 +24,16 @@ from parkapp.models import (
     VehicleType,
     utcnow,
 )
-from parkapp.services import availability, billing, bookings, lots, payments, pricing, waitlist
+from parkapp.services import (
+    availability,
+    billing,
+    bookings,
+    demand,
+    lots,
+    payments,
+    pricing,
+    waitlist,
+)
 from parkapp.services.exceptions import Conflict, Invalid, LotFull, NotFound, WrongState
 from parkapp.services.vehicles import normalise_plate, parse_vehicle_type
 
@@ -160,6 +169,7 @@ def _admit(lot, plate, details, gate, now):
     kinds = availability.fitting_kinds(vehicle_type, is_ev, accessible)
     with write_transaction() as session:
         bookings.check_plate_free(plate, now, None, BookingStatus.ACTIVE)
+        adjust = demand.adjustment(lot, now)  # kept for the stay, as for a booking
         booking = Booking(
             lot_id=lot.id,
             user_id=None,
@@ -182,8 +192,11 @@ def _admit(lot, plate, details, gate, now):
                 "Offer the driver a place on the waitlist.",
                 errors={"lot_id": ["No free spot fits this vehicle."]},
             ) from None
+        if adjust is not None:
+            booking.demand_percent = adjust.percent
+            booking.demand_occupancy_percent = adjust.occupancy_percent
         booking.quoted_cents = pricing.quote(
-            lot, spot.kind, vehicle_type, booking.starts_at, None
+            lot, spot.kind, vehicle_type, booking.starts_at, None, demand=adjust
         ).total_cents
     return booking
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import func, or_, select
 
 from parkapp.extensions import db
-from parkapp.models import HOLDING, Booking, Lot, Spot, SpotStatus, utcnow
-from parkapp.services import availability
+from parkapp.models import HOLDING, Booking, Lot, Spot, SpotStatus
+from parkapp.services import availability, live
 from parkapp.services.exceptions import Conflict, Invalid, NotFound
 
 EARTH_RADIUS_KM = 6371.0
@@ -198,12 +198,13 @@ def search_lots(
 
 
 def summarise(lots, starts_at=None, ends_at=None, kind=None):
-    """Attach total and bookable spot counts to lots, in two queries."""
+    """Attach total and bookable spot counts to lots (free now: from the live cache)."""
     if not lots:
         return []
-    if starts_at is None:
-        starts_at, ends_at = utcnow(), None
     ids = [lot.id for lot in lots]
+    if starts_at is None:  # free now: cached for seconds, refreshed by every change
+        counts = live.totals(ids, kind)
+        return [LotSummary(lot, *counts.get(lot.id, (0, 0))) for lot in lots]
     total_query = (
         select(Spot.lot_id, func.count(Spot.id))
         .where(Spot.lot_id.in_(ids), Spot.status != SpotStatus.REMOVED)

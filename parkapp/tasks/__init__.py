@@ -24,6 +24,10 @@ BEAT_SCHEDULE = {
         "task": "parkapp.tasks.upkeep.waitlist_upkeep",
         "schedule": crontab(minute="*"),
     },
+    "membership-renewals": {
+        "task": "parkapp.tasks.upkeep.membership_renewals",
+        "schedule": crontab(minute=30, hour=5),
+    },
     "redispatch-pending-exports": {
         "task": "parkapp.tasks.exports.redispatch_pending_exports",
         "schedule": crontab(minute="*/2"),

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from parkapp.services import membership_renewals as renewals
 from parkapp.services import upkeep
 
 SMTP_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
@@ -35,3 +36,9 @@ def remind_inactive():
 def monthly_reports():
     """Queue last month's activity PDFs."""
     return upkeep.schedule_monthly_reports()
+
+
+@shared_task(**SMTP_RETRY)
+def membership_renewals():
+    """Remind before auto-renewals, then renew or expire ended memberships."""
+    return renewals.upkeep()

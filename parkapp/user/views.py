@@ -7,11 +7,11 @@ flashed; a 409 re-shows the form with what the driver typed.
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user
 
 from parkapp.models import SpotStatus, utcnow
-from parkapp.services import availability, bookings, lots, refunds
+from parkapp.services import availability, bookings, demand, live, lots, refunds
 from parkapp.services import vehicles as vehicle_service
 from parkapp.services.exceptions import DomainError
 from parkapp.services.pricing import money
@@ -48,7 +48,27 @@ def index():
             ends_at=form.ends_at,
             kind=form.kind_value,
         )
-    return render_template("index.html", form=form, results=results)
+    return render_template(
+        "index.html", form=form, results=results, map_markers=_map_markers(results)
+    )
+
+
+def _map_markers(results):
+    """The located results as map markers, when a tile server is configured."""
+    if not results or not current_app.config.get("MAP_TILE_URL"):
+        return None
+    return [
+        {
+            "id": s.lot.id,
+            "name": s.lot.name,
+            "lat": s.lot.latitude,
+            "lon": s.lot.longitude,
+            "free": s.available,
+            "url": url_for("user.lot_detail", lot_id=s.lot.id),
+        }
+        for s in results
+        if s.lot.latitude is not None and s.lot.longitude is not None
+    ] or None
 
 
 # --- one lot and booking -------------------------------------------------------------
@@ -99,6 +119,7 @@ def _quote(lot, form):
             form.vehicle_type,
             form.discount_code.data or None,
             current_user,
+            form.plate_value,
         )
     except DomainError as exc:
         return _render_lot(lot, form, status=_show_error(form, exc))
@@ -126,13 +147,21 @@ def _render_lot(lot, form, quote=None, status=200):
         form=form,
         quote=quote,
         now=now,
-        counts=availability.counts_by_kind(lot.id, starts_at, ends_at),
+        counts=_counts(lot, starts_at, ends_at),
         for_interval=ends_at is not None,
         starts_at=starts_at,
         ends_at=ends_at,
         occupied=availability.occupied_spot_ids(lot.id, now),
         spots=_spots_in_order(lot),
+        demand_now=demand.status(lot, now) if lot.demand_enabled else None,
     ), status
+
+
+def _counts(lot, starts_at, ends_at):
+    """{kind: (total, free)} over the interval; free now comes from the live cache."""
+    if ends_at is None:
+        return live.kind_counts([lot.id]).get(lot.id, {})
+    return availability.counts_by_kind(lot.id, starts_at, ends_at)
 
 
 def _show_error(form, exc):
@@ -279,5 +308,7 @@ def delete_vehicle(vehicle_id):
 
 
 from parkapp.user import exports as _exports  # noqa: E402,F401  (routes register on bp)
+from parkapp.user import live as _live  # noqa: E402,F401  (routes register on bp)
+from parkapp.user import memberships as _memberships  # noqa: E402,F401  (routes register on bp)
 from parkapp.user import payments as _payments  # noqa: E402,F401  (routes register on bp)
 from parkapp.user import waitlist as _waitlist  # noqa: E402,F401  (routes register on bp)
