@@ -23,7 +23,7 @@ from parkapp.models import (
     StationStatus,
     utcnow,
 )
-from parkapp.services import billing, ev, ev_stations, gate, payments, receipts
+from parkapp.services import billing, discounts, ev, ev_stations, gate, payments, receipts
 from parkapp.services.exceptions import Conflict, Invalid, WrongState
 
 ALMOST_TWO_HOURS = timedelta(hours=2) - timedelta(minutes=1)  # billed as 2 started hours
@@ -328,6 +328,19 @@ def test_one_bill_has_parking_energy_and_idle_fee(ev_lot, station, operator):
     assert lines_of(bill.quote)[-2:] == [(ENERGY, 433), (IDLE, 180)]
     assert bill.quote.lines[0].label == PARKING
     assert (bill.total_cents, bill.due_cents) == (1013, 1013)
+
+
+def test_a_promo_code_preview_on_a_charged_stay_keeps_energy_and_idle_fee(
+    ev_lot, station, operator
+):
+    stay = charged_stay(ev_lot, station, operator)
+    discounts.create(discounts.DiscountInput(code="TENOFF", name="", kind="percent", value=10))
+    code, preview = discounts.preview_on_booking(stay, "TENOFF")
+    assert code.code == "TENOFF"
+    labels = [label for label, _ in lines_of(preview)]
+    assert labels[0] == PARKING and ENERGY in labels and IDLE in labels
+    assert labels.index("Code TENOFF: 10% off") < labels.index(ENERGY)
+    assert preview.total_cents == 400 - 40 + 433 + 180  # the code takes 10% off the parking
 
 
 def test_no_idle_fee_while_charging_or_without_a_fee(ev_lot, station, operator):

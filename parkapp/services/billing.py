@@ -40,8 +40,11 @@ class Bill:
         return self.due_cents == 0
 
 
-def price(booking, until):
-    """The itemised price of `booking` if it is billed until `until` (None: as booked)."""
+def price(booking, until, discount=None):
+    """The itemised price of `booking` if it is billed until `until` (None: as booked).
+
+    `discount`: a promo code to price with instead of the booking's own (a preview).
+    """
     vehicle_type = booking.vehicle_type or (
         booking.vehicle.vehicle_type if booking.vehicle else None
     )
@@ -51,7 +54,7 @@ def price(booking, until):
         vehicle_type,
         booking.starts_at,
         until,
-        booking.discount,
+        discount or booking.discount,
         demand=quoted_demand(booking),
         membership=membership_usage.terms_for_booking(booking),
     )

@@ -27,7 +27,7 @@ from parkapp.models import (
     PaymentStatus,
     utcnow,
 )
-from parkapp.services import billing, membership_usage, pricing
+from parkapp.services import billing, pricing
 from parkapp.services.exceptions import Conflict, Invalid, NotFound, WrongState
 from parkapp.services.lots import lot_timezone
 
@@ -376,21 +376,7 @@ def preview_on_booking(booking, code, now=None):
         raise _already_applied()
     now = now or utcnow()
     discount = check(code, user=booking.user, lot=booking.lot, at=now)
-    until = billing.billed_until(booking, now)
-    vehicle_type = booking.vehicle_type or (
-        booking.vehicle.vehicle_type if booking.vehicle else None
-    )
-    quote = pricing.quote(
-        booking.lot,
-        booking.spot.kind,
-        vehicle_type,
-        booking.starts_at,
-        until,
-        discount=discount,
-        demand=billing.quoted_demand(booking),
-        membership=membership_usage.terms_for_booking(booking, now),
-    )
-    return discount, quote
+    return discount, billing.price(booking, billing.billed_until(booking, now), discount)
 
 
 def _already_applied():
