@@ -23,8 +23,8 @@ from parkapp.models import (
     MembershipVehicle,
     utcnow,
 )
+from parkapp.services import billing, gate, membership_renewals, membership_usage, memberships
 from parkapp.services import bookings as booking_service
-from parkapp.services import membership_renewals, membership_usage, memberships
 from parkapp.services.bookings import BookingRequest
 from parkapp.services.exceptions import Conflict, Invalid, NotFound, WrongState
 from parkapp.services.memberships import PlanInput, add_months
@@ -404,3 +404,21 @@ def test_concurrent_attaches_never_pass_the_vehicle_limit(app, driver):
     assert sorted(outcomes) == ["attached"] + ["vehicle_limit"] * 3, outcomes
     count = select(func.count(MembershipVehicle.id))
     assert db.session.scalar(count) == 2
+
+
+def test_a_members_car_entering_at_the_gate_is_priced_by_the_plan(driver, make_lot, operator):
+    lot = make_lot(hourly_rate_cents=300)
+    plan = make_plan(included_hours=1, discount_percent=50)
+    (car,) = vehicles_of(driver, 1)
+    membership = memberships.subscribe(driver, plan.id, [car.id])
+
+    stay, _ = gate.enter(lot.id, car.plate, operator=operator)
+    assert (stay.membership_id, stay.user_id, stay.vehicle_id) == (membership.id, driver.id, car.id)
+    stay.starts_at = stay.checked_in_at = stay.starts_at - timedelta(hours=2, minutes=59)
+    db.session.commit()
+    labels = [line.label for line in billing.bill(stay).quote.lines]
+    assert labels[1:] == ["Membership Commuter: 1 h included", "Membership Commuter: 50% off"]
+    assert billing.bill(stay).due_cents == 300  # 3 h at 3.00, the first free, half off the rest
+
+    stranger, _ = gate.enter(lot.id, "NOT A MEMBER", operator=operator)
+    assert stranger.membership_id is None and stranger.user_id is None

@@ -30,6 +30,7 @@ from parkapp.services import (
     bookings,
     demand,
     lots,
+    membership_usage,
     payments,
     pricing,
     waitlist,
@@ -184,6 +185,10 @@ def _admit(lot, plate, details, gate, now):
             currency=lot.currency,
             entry_gate=gate,
         )
+        membership, vehicle = membership_usage.membership_for_plate(lot, plate, now)
+        if membership is not None:  # a member's car: the stay is theirs, priced by the plan
+            booking.membership_id, booking.user_id = membership.id, membership.user_id
+            booking.vehicle_id = vehicle.id
         try:
             spot = bookings.insert_on_any_spot(session, booking, lot, kinds, now, None)
         except LotFull:

@@ -90,6 +90,20 @@ def membership_for(user, lot, plate, at):
     )
 
 
+def membership_for_plate(lot, plate, at):
+    """(membership, vehicle) covering a plate at `lot`, whoever's account holds the vehicle.
+
+    For a car arriving at the gate without a booking: a member's attached vehicle is known
+    by its plate alone.
+    """
+    vehicles = db.session.scalars(select(Vehicle).filter_by(plate=plate).order_by(Vehicle.id))
+    for vehicle in vehicles:
+        membership = membership_for(vehicle.owner, lot, plate, at)
+        if membership is not None:
+            return membership, vehicle
+    return None, None
+
+
 def terms_for(user, lot, plate, at, now=None):
     """(membership, MembershipTerms) for a new stay starting at `at`, or (None, None)."""
     membership = membership_for(user, lot, plate, at)
