@@ -177,6 +177,9 @@ def create_booking(user, req):
             confirmation_code=new_code(),
             currency=lot.currency,
             membership_id=membership.id if membership else None,
+            vehicle_type=vehicle.vehicle_type,
+            demand_percent=adjust.percent if adjust else None,
+            demand_occupancy_percent=adjust.occupancy_percent if adjust else None,
         )
         if req.spot_id is not None:
             spot = _lock_chosen_spot(lot, req.spot_id, start, end)
@@ -190,12 +193,8 @@ def create_booking(user, req):
                 )
             )
             spot = insert_on_any_spot(session, booking, lot, kinds, start, end)
-        booking.vehicle_type = vehicle.vehicle_type
         if discount is not None:  # counted in this transaction: a failed booking uses nothing
             discount = discounts.redeem(session, discount, booking, user, now)
-        if adjust is not None:
-            booking.demand_percent = adjust.percent
-            booking.demand_occupancy_percent = adjust.occupancy_percent
         booking.quoted_cents = pricing.quote(
             lot,
             spot.kind,
@@ -431,7 +430,8 @@ def release(booking, user, stamp=None):
         if booking.ends_at is None or now < booking.ends_at:
             # Never a second later than now: the spot is free from now, for the next stay.
             booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
-        booking.price_cents = billing.bill(booking, now).total_cents
+        with session.no_autoflush:  # one UPDATE with the status, not a flush before pricing
+            booking.price_cents = billing.bill(booking, now).total_cents
         _apply(booking, stamp)
     waitlist.spot_freed(booking)  # after commit: the freed spot goes to the queue
     return booking
