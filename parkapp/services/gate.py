@@ -184,25 +184,23 @@ def _admit(lot, plate, details, gate, now):
             ticket_number=new_ticket(),
             currency=lot.currency,
             entry_gate=gate,
+            demand_percent=adjust.percent if adjust else None,
+            demand_occupancy_percent=adjust.occupancy_percent if adjust else None,
         )
         membership, vehicle = membership_usage.membership_for_plate(lot, plate, now)
         if membership is not None:  # a member's car: the stay is theirs, priced by the plan
             booking.membership_id, booking.user_id = membership.id, membership.user_id
             booking.vehicle_id = vehicle.id
         try:
-            spot = bookings.insert_on_any_spot(session, booking, lot, kinds, now, None)
+            bookings.insert_on_any_spot(session, booking, lot, kinds, now, None)
         except LotFull:
             raise LotFull(
                 f"{lot.name} is full: no free spot fits this {_describe(details)}. "
                 "Offer the driver a place on the waitlist.",
                 errors={"lot_id": ["No free spot fits this vehicle."]},
             ) from None
-        if adjust is not None:
-            booking.demand_percent = adjust.percent
-            booking.demand_occupancy_percent = adjust.occupancy_percent
-        booking.quoted_cents = pricing.quote(
-            lot, spot.kind, vehicle_type, booking.starts_at, None, demand=adjust
-        ).total_cents
+        # The first unit, priced like every bill: with its demand step and membership.
+        booking.quoted_cents = billing.price(booking, None).total_cents
     return booking
 
 
