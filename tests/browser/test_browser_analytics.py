@@ -20,6 +20,12 @@ DRAWN = """canvas => {
     (n, set) => n + set.data.filter(v => v !== null && v !== undefined).length, 0);
 }"""
 
+# Chart.js and analytics.js are deferred: Chart exists a moment before the charts do.
+CHARTS_MADE = (
+    "typeof Chart !== 'undefined' && "
+    "[...document.querySelectorAll('canvas[data-chart]')].every(c => Chart.getChart(c))"
+)
+
 
 def test_admin_sees_every_chart_drawn(new_page, make_user, make_lot, live_server):
     make_user(email="avery@example.com", roles=("admin",), full_name="Avery Admin")
@@ -57,7 +63,7 @@ def test_admin_sees_every_chart_drawn(new_page, make_user, make_lot, live_server
     page.goto("/admin/")
     page.get_by_label("Admin sections").get_by_role("link", name="Analytics").click()
     expect(page.get_by_role("heading", name="Analytics", exact=True)).to_be_visible()
-    page.wait_for_function("typeof Chart !== 'undefined'")
+    page.wait_for_function(CHARTS_MADE)
 
     canvases = page.locator("canvas[data-chart]")
     expect(canvases).to_have_count(7)
@@ -77,6 +83,7 @@ def test_admin_sees_every_chart_drawn(new_page, make_user, make_lot, live_server
     page.get_by_label("Lot", exact=True).select_option(label="Midtown")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#card-occupancy .note")).to_contain_text("America/New_York")
+    page.wait_for_function(CHARTS_MADE)
     revenue = "c => Chart.getChart(c).data.datasets[0].data.reduce((a, v) => a + (v || 0), 0)"
     assert page.locator("#chart-revenue-by-day").evaluate(revenue) > 0
     assert page.locator("#chart-rates").evaluate("c => Chart.getChart(c).data.datasets.length") == 2
