@@ -35,7 +35,7 @@ def register_extensions(app):
     """Initialise every extension on the app."""
     from parkapp import auth_setup, dbsetup
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
-    from parkapp.services import live, mailer
+    from parkapp.services import analytics_rollups, live, mailer
 
     db.init_app(app)
     dbsetup.configure_engine(app)
@@ -47,6 +47,7 @@ def register_extensions(app):
     jwt.init_app(app)
     cache.init_app(app, config=dbsetup.cache_config(app))
     live.init_app(app)
+    analytics_rollups.listen()
     auth_setup.init_security(app)
 
 

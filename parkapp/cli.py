@@ -8,6 +8,7 @@ def register(app):
     """Attach the commands to the app."""
     app.cli.add_command(seed_demo)
     app.cli.add_command(ensure_roles_command)
+    app.cli.add_command(analytics_rebuild)
 
 
 @click.command("seed-demo")
@@ -38,3 +39,13 @@ def ensure_roles_command():
 
     ensure_roles()
     click.echo("Roles: admin, operator, user.")
+
+
+@click.command("analytics-rebuild")
+@with_appcontext
+def analytics_rebuild():
+    """Roll up every lot's analytics days again (after loading bookings with plain SQL)."""
+    from parkapp.services import analytics_rollups
+
+    lots = analytics_rollups.rebuild()
+    click.echo(f"Analytics rolled up again; lots: {lots}.")

@@ -138,11 +138,14 @@ def test_revenue_by_day_is_net_of_refunds_on_local_days(app_ctx, history):
         ["2026-01-06", "USD", 1, 600, 0, 600],
     ]
     everywhere = analytics.revenue_by_day(filters(**{"from": "2026-01-05", "to": "2026-01-07"}))
+    # all lots: each lot's own local days, so stay B's payment stays on the 5th
     assert [r for r in everywhere.rows if r[2]] == [
         ["2026-01-07", "EUR", 1, 800, 0, 800],
-        ["2026-01-06", "USD", 2, 1050, 100, 950],
+        ["2026-01-05", "USD", 1, 450, 100, 350],
+        ["2026-01-06", "USD", 1, 600, 0, 600],
     ]
     assert everywhere.summary["net_cents"] == {"EUR": 800, "USD": 950}
+    assert everywhere.timezone == "local"
 
 
 def test_revenue_by_lot(app_ctx, history):
@@ -161,7 +164,7 @@ def test_peak_hours_count_arrivals_by_local_weekday_and_hour(app_ctx, history):
     # stay B arrived at 08:50 (check-in), stay A at its 22:30 start
     assert [r for r in local.rows if r[2]] == [["Mon", 8, 1], ["Mon", 22, 1]]
     everywhere = analytics.peak_hours(filters(**{"from": "2026-01-05", "to": "2026-01-11"}))
-    assert [r for r in everywhere.rows if r[2]] == [["Mon", 13, 1], ["Tue", 3, 1], ["Wed", 10, 1]]
+    assert [r for r in everywhere.rows if r[2]] == [["Mon", 8, 1], ["Mon", 22, 1], ["Wed", 10, 1]]
 
 
 def test_average_stay(app_ctx, history):

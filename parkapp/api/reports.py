@@ -43,7 +43,10 @@ chart_out = ns.model(
         "from": fields.Date,
         "to": fields.Date,
         "lot_id": fields.Integer(description="null: all lots"),
-        "timezone": fields.String(description="the lot's zone, or UTC for all lots"),
+        "timezone": fields.String(
+            description="the lot's zone; for all lots 'local' (each lot's own days), "
+            "or UTC for occupancy"
+        ),
         "note": fields.String,
         "columns": fields.List(fields.String),
         "rows": fields.List(fields.Raw, description="one list of cells per row, as columns"),
@@ -54,7 +57,7 @@ CHART_PARAMS = query_params(
     **{
         "from": ("string", "first day, YYYY-MM-DD (default: 29 days before `to`)"),
         "to": ("string", "last day, YYYY-MM-DD (default: today); at most 366 days"),
-        "lot_id": ("integer", "only this lot, in its time zone (default: all lots, UTC)"),
+        "lot_id": ("integer", "only this lot (default: all lots, each on its own local days)"),
         "day": ("string", "occupancy: the day (default: today, or `to`)"),
         "span": ("string", "occupancy: day or week"),
     }

@@ -1,5 +1,6 @@
 """Every model, importable from one place (Alembic needs them all loaded)."""
 
+from parkapp.models import analytics  # noqa: F401  (the rollup tables)
 from parkapp.models.bookings import HOLDING, Booking, BookingSource, BookingStatus
 from parkapp.models.demand import DemandDirection, DemandStep
 from parkapp.models.discounts import Discount, DiscountKind, DiscountRedemption

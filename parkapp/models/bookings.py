@@ -57,7 +57,6 @@ class Booking(db.Model):
             postgresql_include=["status", "ends_at", "checked_in_at"],
         ),
         Index("ix_bookings_ends_at", "ends_at"),
-        Index("ix_bookings_id_lot", "id", postgresql_include=["lot_id"]),  # payment -> lot
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -37,17 +37,6 @@ class Payment(db.Model):
         ),
         Index("ix_payments_booking", "booking_id"),
         Index("ix_payments_paid_at", "paid_at"),
-        Index(  # the analytics revenue charts (docs/performance.md)
-            "ix_payments_paid_cover",
-            "paid_at",
-            postgresql_include=[
-                "booking_id",
-                "status",
-                "amount_cents",
-                "refunded_cents",
-                "currency",
-            ],
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

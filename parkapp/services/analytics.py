@@ -1,8 +1,9 @@
 """The admin analytics charts: occupancy, revenue, peak hours, stays, rates and top lots.
 
-Each chart is one or two grouped SQL queries; Python only folds the aggregated rows. Days
-and hours are the chosen lot's local ones; with no lot chosen they are UTC days and hours
-(`revenue_by_lot` and `top_lots` compare lots, so they always use UTC days).
+Occupancy is one grouped query over the stays of the chosen hours, in the lot's zone (UTC
+for all lots). Every other chart sums the daily rollups (`models/analytics.py`, kept by
+`analytics_rollups`), so a year of all lots reads one row per lot and day: days and hours
+are each lot's own local ones, for one lot and for all of them ("local").
 Revenue is what payments took (paid amount minus refunds, on the day of payment), in each
 lot's currency and never converted.
 """
@@ -14,19 +15,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Float, and_, func, literal, or_, select
 
 from parkapp.extensions import db
-from parkapp.models import Booking, BookingStatus, Lot, Payment, PaymentStatus, Spot, SpotStatus
+from parkapp.models import Booking, BookingStatus, Lot, Spot, SpotStatus
 from parkapp.models import utcnow as _utcnow
+from parkapp.models.analytics import HOURS, arrivals_column, lot_day_revenue, lot_days
+from parkapp.services import analytics_rollups
 from parkapp.services.analytics_filters import Chart, Filters, csv_text, parse_filters
-from parkapp.services.analytics_sql import epoch, greatest, grouped, least
+from parkapp.services.analytics_sql import epoch, greatest, least
 
 __all__ = ["CHARTS", "Chart", "Filters", "all_charts", "chart", "csv_text", "parse_filters"]
 
 TOP = 10
+LOCAL = "local"
 SPANS = ("day", "week")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-ARRIVED = (BookingStatus.ACTIVE, BookingStatus.COMPLETED)
 OCCUPYING = (BookingStatus.RESERVED, BookingStatus.ACTIVE, BookingStatus.COMPLETED)
-TAKEN = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
 CHARTS = (
     "occupancy",
     "revenue-by-day",
@@ -105,34 +107,40 @@ def _overlap_by_hour(filters, start, end, count, now):
     return {n: float(total or 0) for n, total in db.session.execute(query)}
 
 
-# -- revenue ---------------------------------------------------------------------------------
+# -- daily rollups ---------------------------------------------------------------------------
 
 
-def _payment_where(filters, zone_name):
-    start, end = filters.bounds(zone_name)
-    return [Payment.status.in_(TAKEN), Payment.paid_at >= start, Payment.paid_at < end]
+def _daily(table, columns, filters, by=("day",)):
+    """Sums of the rollup `columns` over the range's local days, grouped by `by`."""
+    analytics_rollups.refresh()
+    where = [table.c.day.between(filters.first, filters.last)]
+    if filters.lot:
+        where.append(table.c.lot_id == filters.lot.id)
+    keys = [table.c[name] for name in by]
+    query = select(*keys, *(func.sum(table.c[name]) for name in columns))
+    query = query.where(*where).group_by(*keys)
+    return {
+        tuple(row[: len(keys)]): [int(value or 0) for value in row[len(keys) :]]
+        for row in db.session.execute(query)
+    }
 
 
-NET = (func.count(Payment.id), func.sum(Payment.amount_cents), func.sum(Payment.refunded_cents))
+def _days_zone(filters):
+    """The zone of the rollup charts' days: the lot's, or "local" (each lot's own)."""
+    return filters.lot.timezone if filters.lot else LOCAL
+
+
+REVENUE = ("payments", "paid_cents", "refunded_cents")
 
 
 def revenue_by_day(filters):
     """Payments taken each local day, per currency: count, paid, refunded, net (cents)."""
-    where = _payment_where(filters, None) + _lot_filter(filters)
-    sums = grouped(
-        NET,
-        Payment.paid_at,
-        filters.zone_name,
-        "day",
-        where,
-        extra=(Payment.currency,),
-        joins=((Booking, Booking.id == Payment.booking_id),) if filters.lot else (),
-    )
+    sums = _daily(lot_day_revenue, REVENUE, filters, by=("day", "currency"))
     currencies = sorted({currency for _day, currency in sums})
     rows = []
     for currency in currencies:
         for day in filters.days():
-            count, paid, refunded = sums.get((datetime.combine(day, time.min), currency), (0, 0, 0))
+            count, paid, refunded = sums.get((day, currency), (0, 0, 0))
             rows.append([day.isoformat(), currency, count, paid, refunded, paid - refunded])
     totals = defaultdict(int)
     for row in rows:
@@ -140,26 +148,12 @@ def revenue_by_day(filters):
     return Chart(
         "revenue-by-day",
         "Revenue by day",
-        filters.zone_name,
+        _days_zone(filters),
         ["day", "currency", "payments", "paid_cents", "refunded_cents", "net_cents"],
         rows,
         {"net_cents": dict(totals)},
         "Payments by the day they were made, refunds subtracted from them.",
     )
-
-
-def _revenue_per_lot(filters):
-    """{(lot_id, currency): [payments, paid, refunded]} over the range's UTC days."""
-    query = (
-        select(Booking.lot_id, Payment.currency, *NET)
-        .join(Booking, Booking.id == Payment.booking_id)
-        .where(*_payment_where(filters, "UTC"))
-        .group_by(Booking.lot_id, Payment.currency)
-    )
-    return {
-        (lot_id, cur): [n, paid or 0, ref or 0]
-        for lot_id, cur, n, paid, ref in db.session.execute(query)
-    }
 
 
 def _lot_names(lot_ids):
@@ -169,8 +163,8 @@ def _lot_names(lot_ids):
 
 
 def revenue_by_lot(filters):
-    """Payments taken at each lot over the range (UTC days), per currency."""
-    sums = _revenue_per_lot(filters)
+    """Payments taken at each lot over the range, per currency."""
+    sums = _daily(lot_day_revenue, REVENUE, filters, by=("lot_id", "currency"))
     names = _lot_names({lot_id for lot_id, _cur in sums})
     rows = sorted(
         [names[lot_id], lot_id, cur, n, paid, ref, paid - ref]
@@ -179,37 +173,22 @@ def revenue_by_lot(filters):
     return Chart(
         "revenue-by-lot",
         "Revenue by lot",
-        "UTC",
+        _days_zone(filters),
         ["lot", "lot_id", "currency", "payments", "paid_cents", "refunded_cents", "net_cents"],
         rows,
-        note="All lots, UTC days.",
     )
 
 
 # -- arrivals, stays, rates ------------------------------------------------------------------
 
 
-def _started_where(filters, statuses=None):
-    start, end = filters.bounds()
-    where = [Booking.starts_at >= start, Booking.starts_at < end, *_lot_filter(filters)]
-    if statuses:
-        where.append(Booking.status.in_(statuses))
-    return where
-
-
 def peak_hours(filters):
-    """Arrivals (check-in, else start) by local weekday and hour, for stays started in range."""
-    arrival = func.coalesce(Booking.checked_in_at, Booking.starts_at)
-    sums = grouped(
-        (func.count(Booking.id),),
-        arrival,
-        filters.zone_name,
-        "hour",
-        _started_where(filters, ARRIVED),
-    )
+    """Arrivals (check-in, else start) on the range's days, by local weekday and hour."""
+    hours = [arrivals_column(hour) for hour in HOURS]
     grid = defaultdict(int)
-    for (local,), (count,) in sums.items():
-        grid[(local.weekday(), local.hour)] += count
+    for (day,), counts in _daily(lot_days, hours, filters).items():
+        for hour, count in enumerate(counts):
+            grid[(day.weekday(), hour)] += count
     rows = [
         [WEEKDAYS[weekday], hour, grid[(weekday, hour)]]
         for weekday in range(7)
@@ -218,7 +197,7 @@ def peak_hours(filters):
     return Chart(
         "peak-hours",
         "Peak hours (arrivals)",
-        filters.zone_name,
+        _days_zone(filters),
         ["weekday", "hour", "arrivals"],
         rows,
         {"busiest": max(rows, key=lambda row: row[2])[:2] if any(r[2] for r in rows) else None},
@@ -227,24 +206,17 @@ def peak_hours(filters):
 
 def average_stay(filters):
     """Completed stays started each local day: how many, and their average length."""
-    length = epoch(Booking.ends_at) - epoch(Booking.starts_at)
-    sums = grouped(
-        (func.count(Booking.id), func.sum(length)),
-        Booking.starts_at,
-        filters.zone_name,
-        "day",
-        _started_where(filters, (BookingStatus.COMPLETED,)),
-    )
-    rows, stays, seconds = [], 0, 0.0
+    sums = _daily(lot_days, ("completed", "stay_seconds"), filters)
+    rows, stays, seconds = [], 0, 0
     for day in filters.days():
-        count, total = sums.get((datetime.combine(day, time.min),), (0, 0))
+        count, total = sums.get((day,), (0, 0))
         stays, seconds = stays + count, seconds + total
         rows.append([day.isoformat(), count, round(total / count / 60, 1) if count else None])
     average = round(seconds / stays / 60, 1) if stays else None
     return Chart(
         "average-stay",
         "Average stay",
-        filters.zone_name,
+        _days_zone(filters),
         ["day", "stays", "average_minutes"],
         rows,
         {"stays": stays, "average_minutes": average},
@@ -254,29 +226,17 @@ def average_stay(filters):
 
 def rates(filters):
     """No-show and cancellation rates of the bookings that started each local day."""
-    sums = grouped(
-        (func.count(Booking.id),),
-        Booking.starts_at,
-        filters.zone_name,
-        "day",
-        _started_where(filters),
-        extra=(Booking.status,),
-    )
-    by_day = defaultdict(lambda: defaultdict(int))
-    for (local, status), (count,) in sums.items():
-        by_day[local.date()][BookingStatus(status)] += count
-    rows, totals = [], defaultdict(int)
+    sums = _daily(lot_days, ("bookings", "cancelled", "no_shows"), filters)
+    rows, totals = [], [0, 0, 0]
     for day in filters.days():
-        counts = by_day[day]
-        row = _rate_row(counts)
-        rows.append([day.isoformat(), *row])
-        for status, count in counts.items():
-            totals[status] += count
-    total, cancelled, no_show, cancel_pct, no_show_pct = _rate_row(totals)
+        counts = sums.get((day,), (0, 0, 0))
+        rows.append([day.isoformat(), *_rate_row(*counts)])
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+    total, cancelled, no_show, cancel_pct, no_show_pct = _rate_row(*totals)
     return Chart(
         "rates",
         "No-show and cancellation rates",
-        filters.zone_name,
+        _days_zone(filters),
         ["day", "bookings", "cancelled", "no_show", "cancellation_percent", "no_show_percent"],
         rows,
         {
@@ -290,31 +250,22 @@ def rates(filters):
     )
 
 
-def _rate_row(counts):
-    total = sum(counts.values())
-    cancelled, no_show = counts[BookingStatus.CANCELLED], counts[BookingStatus.NO_SHOW]
+def _rate_row(total, cancelled, no_show):
     pct = (lambda n: round(100 * n / total, 1)) if total else (lambda n: 0.0)
     return [total, cancelled, no_show, pct(cancelled), pct(no_show)]
 
 
 def top_lots(filters, limit=TOP):
-    """The lots with the most completed stays and the most revenue over the range (UTC days)."""
-    start, end = filters.bounds("UTC")
-    length = epoch(Booking.ends_at) - epoch(Booking.starts_at)
+    """The lots with the most completed stays and the most revenue over the range."""
     stays = {
-        lot_id: (count, seconds or 0)
-        for lot_id, count, seconds in db.session.execute(
-            select(Booking.lot_id, func.count(Booking.id), func.sum(length))
-            .where(
-                Booking.status == BookingStatus.COMPLETED,
-                Booking.starts_at >= start,
-                Booking.starts_at < end,
-            )
-            .group_by(Booking.lot_id)
-        )
+        lot_id: sums
+        for (lot_id,), sums in _daily(
+            lot_days, ("completed", "stay_seconds"), filters, by=("lot_id",)
+        ).items()
     }
     revenue = {}
-    for (lot_id, currency), (_n, paid, refunded) in _revenue_per_lot(filters).items():
+    money = _daily(lot_day_revenue, REVENUE, filters, by=("lot_id", "currency"))
+    for (lot_id, currency), (_n, paid, refunded) in money.items():
         best = revenue.get(lot_id)
         if best is None or paid - refunded > best[1]:
             revenue[lot_id] = (currency, paid - refunded)
@@ -343,7 +294,7 @@ def top_lots(filters, limit=TOP):
     return Chart(
         "top-lots",
         "Top lots",
-        "UTC",
+        _days_zone(filters),
         [
             "lot",
             "lot_id",
@@ -355,7 +306,7 @@ def top_lots(filters, limit=TOP):
             "rank_by_revenue",
         ],
         rows,
-        note=f"Top {limit} by completed stays and by net revenue (amounts not converted between currencies); UTC days.",
+        note=f"Top {limit} by completed stays and by net revenue (amounts not converted between currencies).",
     )
 
 

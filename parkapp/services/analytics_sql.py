@@ -74,10 +74,13 @@ def is_postgresql():
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def local_bucket(column, zone_name, grain):
-    """What to GROUP BY so rows can be folded into local `grain` ('hour' or 'day') buckets."""
+def local_bucket(column, zone, grain):
+    """What to GROUP BY so rows can be folded into local `grain` ('hour' or 'day') buckets.
+
+    `zone` is a zone name, or a column holding one (such as `Lot.timezone`).
+    """
     if is_postgresql():
-        return func.date_trunc(grain, func.timezone(zone_name, column))
+        return func.date_trunc(grain, func.timezone(zone, column))
     # Whole seconds (julianday's float would put 10:00:00 at 09:59:59.99999).
     return cast(func.strftime("%s", column), Integer) / QUARTER
 
@@ -93,22 +96,26 @@ def to_local(key, zone_name, grain):
     return local.replace(hour=0) if grain == "day" else local
 
 
-def grouped(values, time_column, zone_name, grain, where, extra=(), joins=()):
+def grouped(values, time_column, zone, grain, where, extra=(), joins=()):
     """{(local datetime, *extra): [sum of each value]} over the rows matching `where`.
 
-    `values` are SQL aggregates (sums or counts) that add up across buckets.
+    `values` are SQL aggregates (sums or counts) that add up across buckets. `zone` is a
+    zone name, or a column holding each row's zone (its table among `joins`).
     """
-    bucket = local_bucket(time_column, zone_name, grain).label("bucket")
-    query = select(bucket, *extra, *values)
+    bucket = local_bucket(time_column, zone, grain).label("bucket")
+    # SQLite folds each row in Python, so it needs the row's zone beside its bucket.
+    zones = () if isinstance(zone, str) or is_postgresql() else (zone,)
+    query = select(bucket, *extra, *zones, *values)
     for target, onclause in joins:
         query = query.join(target, onclause)
     # By position: PostgreSQL would not match the bound zone parameter of two copies.
-    positions = [literal_column(str(i + 1)) for i in range(1 + len(extra))]
-    query = query.where(*where).group_by(*positions)
+    keys = 1 + len(extra) + len(zones)
+    query = query.where(*where).group_by(*(literal_column(str(i + 1)) for i in range(keys)))
     folded = defaultdict(lambda: [0] * len(values))
     for row in db.session.execute(query):
+        zone_name = row[keys - 1] if zones else zone
         key = (to_local(row[0], zone_name, grain), *row[1 : 1 + len(extra)])
         sums = folded[key]
-        for i, value in enumerate(row[1 + len(extra) :]):
+        for i, value in enumerate(row[keys:]):
             sums[i] += value or 0
     return folded

@@ -19,7 +19,7 @@ from parkapp.models import (
     WaitlistStatus,
     utcnow,
 )
-from parkapp.services import csv_export, exports, mailer
+from parkapp.services import analytics_rollups, csv_export, exports, mailer
 from parkapp.services import waitlist_upkeep as waitlist_minute  # `waitlist_upkeep` is below
 
 
@@ -38,10 +38,12 @@ def expire_no_shows(now=None):
             Booking.id.not_in(offer_holds),
         )
         .values(status=BookingStatus.NO_SHOW)
-        .returning(Booking.lot_id, Booking.spot_id)
+        .returning(Booking.lot_id, Booking.spot_id, Booking.starts_at)
+        .execution_options(**{analytics_rollups.MARKED: True})
     ).all()
+    analytics_rollups.mark_instants(db.session, [(row.lot_id, row.starts_at) for row in freed])
     db.session.commit()
-    waitlist_minute.spots_freed(freed)
+    waitlist_minute.spots_freed([(row.lot_id, row.spot_id) for row in freed])
     return len(freed)
 
 

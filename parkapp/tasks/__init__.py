@@ -28,6 +28,10 @@ BEAT_SCHEDULE = {
         "task": "parkapp.tasks.upkeep.membership_renewals",
         "schedule": crontab(minute=30, hour=5),
     },
+    "analytics-rollups": {
+        "task": "parkapp.tasks.upkeep.refresh_analytics",
+        "schedule": crontab(minute="*"),
+    },
     "redispatch-pending-exports": {
         "task": "parkapp.tasks.exports.redispatch_pending_exports",
         "schedule": crontab(minute="*/2"),

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
+from parkapp.services import analytics_rollups, upkeep
 from parkapp.services import membership_renewals as renewals
-from parkapp.services import upkeep
 
 SMTP_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
 
@@ -42,3 +42,9 @@ def monthly_reports():
 def membership_renewals():
     """Remind before auto-renewals, then renew or expire ended memberships."""
     return renewals.upkeep()
+
+
+@shared_task
+def refresh_analytics():
+    """Roll up the analytics days changed since the last refresh."""
+    return analytics_rollups.refresh()
