@@ -18,7 +18,7 @@ from sqlalchemy import text
 from parkapp import create_app
 from parkapp.auth_setup import user_datastore
 from parkapp.extensions import db
-from parkapp.models import Lot, utcnow
+from parkapp.models import Booking, Lot, utcnow
 from parkapp.services import spots as spot_service
 from parkapp.services.lots import LotInput, create_lot
 from parkapp.services.users import ensure_roles
@@ -295,3 +295,17 @@ def api_book(client, headers, lot, **fields):
     return client.post(
         "/api/v1/bookings", json={k: v for k, v in body.items() if v is not None}, headers=headers
     )
+
+
+def reservation(client, headers, lot, start_h=30, end_h=32, plate="AB12CDE"):
+    """A reservation from +start_h to +end_h hours through the API, as its Booking row."""
+    response = api_book(
+        client,
+        headers,
+        lot,
+        vehicle_plate=plate,
+        starts_at=iso(hours_from_now(start_h)),
+        ends_at=iso(hours_from_now(end_h)),
+    )
+    assert response.status_code == 201, response.get_json()
+    return db.session.get(Booking, response.get_json()["id"])

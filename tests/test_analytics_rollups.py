@@ -14,7 +14,7 @@ from parkapp.models.analytics import lot_day_revenue, lot_days, pending_days
 from parkapp.services import analytics, analytics_rollups, upkeep
 from parkapp.tasks import BEAT_SCHEDULE
 from parkapp.tasks.upkeep import refresh_analytics
-from tests.conftest import api_book, hours_from_now, iso
+from tests.conftest import api_book, reservation
 
 API = "/api/v1"
 
@@ -48,19 +48,6 @@ def today_rates(lot):
     return analytics.rates(filters).rows[0][1:4]
 
 
-def book(client, headers, lot, plate, start_h, end_h):
-    response = api_book(
-        client,
-        headers,
-        lot,
-        vehicle_plate=plate,
-        starts_at=iso(hours_from_now(start_h)),
-        ends_at=iso(hours_from_now(end_h)),
-    )
-    assert response.status_code == 201, response.get_json()
-    return db.session.get(Booking, response.get_json()["id"])
-
-
 def pay(client, headers, booking, amount):
     body = {"booking_id": booking.id, "method": "online", "amount_cents": amount}
     response = client.post(f"{API}/payments", json=body, headers=headers)
@@ -76,7 +63,7 @@ def test_every_kind_of_change_keeps_the_rollups_equal_to_a_rebuild(
     assert_rollups_match_a_rebuild()
 
     # a prepaid reservation, cancelled in time: refunded in full
-    far = book(client, driver_headers, lot, "CA12NCL", 30, 32)
+    far = reservation(client, driver_headers, lot, 30, 32, plate="CA12NCL")
     pay(client, driver_headers, far, 400)
     assert_rollups_match_a_rebuild()
     response = client.post(f"{API}/bookings/{far.id}/cancel", headers=driver_headers)
@@ -99,7 +86,7 @@ def test_every_kind_of_change_keeps_the_rollups_equal_to_a_rebuild(
     assert_rollups_match_a_rebuild()
 
     # a reservation nobody turned up for, marked by the bulk no-show statement
-    missed = book(client, driver_headers, lot, "NO12SHW", 1, 2)
+    missed = reservation(client, driver_headers, lot, 1, 2, plate="NO12SHW")
     missed.starts_at = utcnow() - timedelta(hours=2)
     missed.ends_at = missed.booked_ends_at = utcnow() - timedelta(minutes=30)
     db.session.commit()
@@ -116,7 +103,7 @@ def test_every_kind_of_change_keeps_the_rollups_equal_to_a_rebuild(
 
 def test_charts_show_a_change_at_once(client, driver_headers, lot):
     assert today_rates(lot) == [0, 0, 0]
-    missed = book(client, driver_headers, lot, "NO12SHW", 1, 2)
+    missed = reservation(client, driver_headers, lot, 1, 2, plate="NO12SHW")
     missed.starts_at = utcnow() - timedelta(hours=1)
     db.session.commit()
     assert today_rates(lot) == [1, 0, 0]
@@ -125,7 +112,7 @@ def test_charts_show_a_change_at_once(client, driver_headers, lot):
 
 
 def test_a_rolled_back_change_marks_nothing(client, driver_headers, lot):
-    booking = book(client, driver_headers, lot, "RB12ACK", 3, 4)
+    booking = reservation(client, driver_headers, lot, 3, 4, plate="RB12ACK")
     analytics_rollups.refresh()
     booking.status = BookingStatus.CANCELLED
     db.session.flush()
@@ -137,7 +124,7 @@ def test_a_rolled_back_change_marks_nothing(client, driver_headers, lot):
 def test_a_day_is_marked_once_per_transaction_and_again_after_a_savepoint_rolls_back(
     client, driver_headers, lot
 ):
-    booking = book(client, driver_headers, lot, "TW12ICE", 3, 4)
+    booking = reservation(client, driver_headers, lot, 3, 4, plate="TW12ICE")
     analytics_rollups.refresh()
     with db.session.begin_nested() as savepoint:
         booking.status = BookingStatus.NO_SHOW
@@ -154,7 +141,7 @@ def test_a_day_is_marked_once_per_transaction_and_again_after_a_savepoint_rolls_
 
 
 def test_a_change_the_charts_do_not_count_marks_nothing(client, driver_headers, lot):
-    booking = book(client, driver_headers, lot, "PL12ATE", 3, 4)
+    booking = reservation(client, driver_headers, lot, 3, 4, plate="PL12ATE")
     analytics_rollups.refresh()
     booking.plate = "PL12ATF"
     db.session.commit()
@@ -165,7 +152,7 @@ def test_a_bulk_statement_that_does_not_say_what_it_changed_marks_every_lot(
     client, driver_headers, make_lot
 ):
     first, second = make_lot(), make_lot()
-    book(client, driver_headers, first, "BU12LKA", 3, 4)
+    reservation(client, driver_headers, first, 3, 4, plate="BU12LKA")
     analytics_rollups.refresh()
     db.session.execute(update(Booking).values(status=BookingStatus.CANCELLED))
     marked = db.session.execute(select(pending_days.c.lot_id, pending_days.c.first_day)).all()
@@ -176,7 +163,7 @@ def test_a_bulk_statement_that_does_not_say_what_it_changed_marks_every_lot(
 
 def test_the_worker_refreshes_every_minute(client, driver_headers, lot):
     assert BEAT_SCHEDULE["analytics-rollups"]["task"] == "parkapp.tasks.upkeep.refresh_analytics"
-    book(client, driver_headers, lot, "WO12RKR", 3, 4)
+    reservation(client, driver_headers, lot, 3, 4, plate="WO12RKR")
     assert pending() == 1
     db.session.commit()
     assert refresh_analytics.apply().get() == 1  # lots rolled up, in the task's own session

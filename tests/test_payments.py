@@ -15,24 +15,10 @@ from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentStatus, utcnow
 from parkapp.services import billing, discounts, payments
 from parkapp.services.exceptions import WrongState
-from tests.conftest import api_book, hours_from_now, iso
+from tests.conftest import api_book, reservation
 
 API = "/api/v1"
 RECEIPT = re.compile(r"^R-\d{8}-[A-Z2-9]{6}$")
-
-
-def reservation(client, headers, lot, start_h=30, end_h=32, plate="AB12CDE"):
-    """A 2-hour reservation through the API (4.00 GBP at the test lot's 2.00 GBP/h)."""
-    response = api_book(
-        client,
-        headers,
-        lot,
-        vehicle_plate=plate,
-        starts_at=iso(hours_from_now(start_h)),
-        ends_at=iso(hours_from_now(end_h)),
-    )
-    assert response.status_code == 201, response.get_json()
-    return db.session.get(Booking, response.get_json()["id"])
 
 
 def stay(client, headers, lot, minutes_ago, plate="ST12AYS"):

@@ -11,21 +11,9 @@ from sqlalchemy import select
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Lot, Payment, PaymentStatus, Refund, utcnow
 from parkapp.services import refunds
-from tests.conftest import api_book, hours_from_now, iso
+from tests.conftest import reservation
 
 API = "/api/v1"
-
-
-def reservation(client, headers, lot, start_h=30, end_h=32):
-    response = api_book(
-        client,
-        headers,
-        lot,
-        starts_at=iso(hours_from_now(start_h)),
-        ends_at=iso(hours_from_now(end_h)),
-    )
-    assert response.status_code == 201, response.get_json()
-    return db.session.get(Booking, response.get_json()["id"])
 
 
 def prepaid(client, headers, lot, start_h=30, end_h=32):

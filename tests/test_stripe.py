@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentStatus, Refund, utcnow
 from parkapp.services import billing, refunds
-from tests.conftest import api_book, hours_from_now, iso
+from tests.conftest import api_book, reservation
 from tests.stripe_stub import WEBHOOK_SECRET, StripeStub, signed_event
 
 API = "/api/v1"
@@ -27,18 +27,6 @@ def stub(app, monkeypatch):
     monkeypatch.setitem(app.config, "STRIPE_API_BASE", server.url)
     yield server
     server.stop()
-
-
-def reservation(client, headers, lot, start_h=30, end_h=32):
-    response = api_book(
-        client,
-        headers,
-        lot,
-        starts_at=iso(hours_from_now(start_h)),
-        ends_at=iso(hours_from_now(end_h)),
-    )
-    assert response.status_code == 201, response.get_json()
-    return db.session.get(Booking, response.get_json()["id"])
 
 
 def checkout(client, headers, booking, amount=400, key="online-1"):
