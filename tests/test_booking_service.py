@@ -393,6 +393,12 @@ def test_release_prices_every_started_hour(driver, lot):
     shift(booking, starts_at=utcnow() - timedelta(hours=2, minutes=30))
     assert release(booking, driver).price_cents == 3 * 200
     assert final_quote(booking).total_cents == 3 * 200
+    kept = final_quote(booking)  # the quote release computed, kept for the response
+    db.session.expire_all()
+    fresh = db.session.get(Booking, booking.id)
+    assert fresh.released_quote is kept  # the same object, for the rest of the request
+    fresh.released_quote = None
+    assert final_quote(fresh) == kept  # and what pricing it again gives
 
 
 def test_release_applies_the_daily_maximum(driver, lot):

@@ -140,6 +140,7 @@ def quote_dict(quote):
 
 def booking_dict(booking):
     """A booking as the API shows it."""
+    booking = bookings.with_details(booking)
     return {
         "id": booking.id,
         "confirmation_code": booking.confirmation_code,
@@ -228,8 +229,10 @@ class BookingList(Resource):
     @jwt_required()
     def get(self):
         """List bookings: your own, or everyone's for admins."""
-        # The quote of each item reads the vehicle type: load vehicles in the same query.
-        query = bookings.filtered_query(_filter()).options(joinedload(Booking.vehicle))
+        # Each item reads its vehicle type, lot and spot: load them in the same query.
+        query = bookings.filtered_query(_filter()).options(
+            joinedload(Booking.vehicle), *bookings.DETAILS
+        )
         return paginate(query, booking_dict)
 
     @ns.expect(booking_in, validate=True)

@@ -104,6 +104,10 @@ class Booking(db.Model):
     membership = relationship("Membership")
     payments = relationship("Payment", back_populates="booking", order_by="Payment.id")
 
+    # Not stored: the final itemised price `bookings.release` computed, kept on the object
+    # for the rest of the request (a released stay's price never changes).
+    released_quote = None
+
     @property
     def is_active(self):
         return self.status == BookingStatus.ACTIVE

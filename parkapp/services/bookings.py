@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
@@ -177,13 +178,27 @@ def create_booking(user, req):
             confirmation_code=new_code(),
             currency=lot.currency,
             membership_id=membership.id if membership else None,
+            discount_id=discount.id if discount else None,  # its use is counted below
             vehicle_type=vehicle.vehicle_type,
             demand_percent=adjust.percent if adjust else None,
             demand_occupancy_percent=adjust.occupancy_percent if adjust else None,
         )
+
+        def quoted(spot):  # priced as inserted: one INSERT, no UPDATE after it
+            return pricing.quote(
+                lot,
+                spot.kind,
+                vehicle.vehicle_type,
+                booking.starts_at,
+                end,
+                discount=discount,
+                demand=adjust,
+                membership=terms,
+            ).total_cents
+
         if req.spot_id is not None:
             spot = _lock_chosen_spot(lot, req.spot_id, start, end)
-            _insert(session, booking, spot)
+            _insert(session, booking, spot, quoted)
         else:
             kinds = (
                 (kind,)
@@ -192,19 +207,9 @@ def create_booking(user, req):
                     vehicle.vehicle_type, vehicle.is_ev, vehicle.accessible
                 )
             )
-            spot = insert_on_any_spot(session, booking, lot, kinds, start, end)
+            insert_on_any_spot(session, booking, lot, kinds, start, end, quoted)
         if discount is not None:  # counted in this transaction: a failed booking uses nothing
-            discount = discounts.redeem(session, discount, booking, user, now)
-        booking.quoted_cents = pricing.quote(
-            lot,
-            spot.kind,
-            vehicle.vehicle_type,
-            booking.starts_at,
-            end,
-            discount=discount,
-            demand=adjust,
-            membership=terms,
-        ).total_cents
+            discounts.redeem(session, discount, booking, user, now)
     return booking
 
 
@@ -270,8 +275,11 @@ def _confirm_free(spot, start, end):
         raise SpotUnavailable(f"Spot {spot.label} is taken for that time.")
 
 
-def insert_on_any_spot(session, booking, lot, kinds, start, end):
-    """Insert `booking` on the first free spot of `kinds` (best first); LotFull if none."""
+def insert_on_any_spot(session, booking, lot, kinds, start, end, quoted=None):
+    """Insert `booking` on the first free spot of `kinds` (best first); LotFull if none.
+
+    `quoted(spot)`, when given, prices the booking on the spot found, before the INSERT.
+    """
     tried = []
     for _ in range(MAX_SPOT_ATTEMPTS):
         query = availability.free_spots_query(lot.id, start, end, kinds)
@@ -286,18 +294,20 @@ def insert_on_any_spot(session, booking, lot, kinds, start, end):
             # The candidate query's snapshot may predate a booking committed on this spot
             # just before we locked it; re-reading skips it without an exclusion violation.
             _confirm_free(spot, start, end)
-            return _insert(session, booking, spot)
+            return _insert(session, booking, spot, quoted)
         except SpotUnavailable:
             tried.append(spot.id)
     what = f"{kinds[0].value} " if len(kinds) == 1 else ""
     raise LotFull(f"{lot.name} has no free {what}spot for that time.")
 
 
-def _insert(session, booking, spot):
+def _insert(session, booking, spot, quoted=None):
     """Insert in a savepoint; translate the PostgreSQL exclusion violations."""
     booking.spot_id = spot.id
     if booking.checked_in_at is not None:
         _stamp_start(booking)
+    if quoted is not None:
+        booking.quoted_cents = quoted(spot)
     try:
         with session.begin_nested():
             session.add(booking)
@@ -324,6 +334,33 @@ def _stamp_start(booking):
     stamp = utcnow()
     if booking.ends_at is None or stamp < booking.ends_at:
         booking.starts_at = booking.checked_in_at = stamp
+
+
+# What a booking's view reads besides the booking: its lot and its spot's level and zone.
+DETAILS = (
+    joinedload(Booking.lot),
+    joinedload(Booking.spot).joinedload(Spot.level),
+    joinedload(Booking.spot).joinedload(Spot.zone),
+)
+
+
+def _has_details(booking):
+    loaded = inspect(booking).dict
+    spot = loaded.get("spot")
+    return "lot" in loaded and spot is not None and {"level", "zone"} <= inspect(spot).dict.keys()
+
+
+def with_details(booking):
+    """The booking with DETAILS loaded: one query (not four lazy loads) when they are not."""
+    if _has_details(booking):
+        return booking
+    (booking_id,) = inspect(booking).identity  # booking.id would reload an expired booking
+    return db.session.scalars(
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .options(*DETAILS)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def get_booking(booking_id, user):
@@ -431,9 +468,11 @@ def release(booking, user, stamp=None):
             # Never a second later than now: the spot is free from now, for the next stay.
             booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
         with session.no_autoflush:  # one UPDATE with the status, not a flush before pricing
-            booking.price_cents = billing.bill(booking, now).total_cents
+            booking.released_quote = billing.bill(booking, now).quote
+        booking.price_cents = booking.released_quote.total_cents
         _apply(booking, stamp)
-    waitlist.spot_freed(booking)  # after commit: the freed spot goes to the queue
+        held = (booking.id, booking.lot_id, booking.spot_id)
+    waitlist.spot_freed(*held)  # after commit: the freed spot goes to the queue
     return booking
 
 
@@ -452,13 +491,16 @@ def cancel(booking, user):
         booking.cancelled_at = utcnow()
         refunds.settle_cancelled(session, booking, booking.cancelled_at)
         discounts.release(session, booking)  # the code's use is given back
-    waitlist.spot_freed(booking)
+        held = (booking.id, booking.lot_id, booking.spot_id)
+    waitlist.spot_freed(*held)
     return booking
 
 
 def final_quote(booking):
     """The itemised price of a booking: final once released, else as booked."""
     if booking.released_at is not None:
+        if booking.released_quote is not None:  # priced by release in this request
+            return booking.released_quote
         return billing.price(booking, billing.billed_until(booking, booking.released_at))
     return billing.price(booking, booking.booked_ends_at)
 

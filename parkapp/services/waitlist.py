@@ -229,23 +229,24 @@ def full_kinds(lot_id, now=None, vehicles=()):
 # --- offers -----------------------------------------------------------------------------
 
 
-def spot_freed(booking):
+def spot_freed(booking_id, lot_id, spot_id):
     """Hook for after a booking stopped holding its spot (and committed): offer the spot.
 
-    The booking's own change has committed already, so a failure here must not turn it
-    into an error: the minute task sweeps free spots and offers them again.
+    Takes ids read before the commit, so the expired booking is not loaded again. The
+    booking's own change has committed already, so a failure here must not turn it into an
+    error: the minute task sweeps free spots and offers them again.
     """
     try:
-        if not _concerns_waitlist(booking):
+        if not _concerns_waitlist(booking_id, lot_id):
             return
-        _settle_dropped_hold(booking.id)
-        waitlist_offers.offer_next(booking.lot_id, booking.spot_id)
+        _settle_dropped_hold(booking_id)
+        waitlist_offers.offer_next(lot_id, spot_id)
     except Exception:
         db.session.rollback()
-        current_app.logger.exception("waitlist: offering spot %s failed", booking.spot_id)
+        current_app.logger.exception("waitlist: offering spot %s failed", spot_id)
 
 
-def _concerns_waitlist(booking):
+def _concerns_waitlist(booking_id, lot_id):
     """Whether anyone waits at the booking's lot or the booking was an offer's hold.
 
     One read that lets the usual release (nobody waiting) skip the write transactions.
@@ -254,11 +255,11 @@ def _concerns_waitlist(booking):
         db.session.scalar(
             select(WaitlistEntry.id)
             .where(
-                WaitlistEntry.lot_id == booking.lot_id,
+                WaitlistEntry.lot_id == lot_id,
                 or_(
                     WaitlistEntry.status == WaitlistStatus.WAITING,
                     and_(
-                        WaitlistEntry.booking_id == booking.id,
+                        WaitlistEntry.booking_id == booking_id,
                         WaitlistEntry.status == WaitlistStatus.OFFERED,
                     ),
                 ),
