@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import and_, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
@@ -22,9 +23,12 @@ from parkapp.models import (
     Booking,
     BookingSource,
     BookingStatus,
+    Level,
+    Lot,
     Spot,
     SpotKind,
     SpotStatus,
+    Zone,
     utcnow,
 )
 from parkapp.services import (
@@ -337,6 +341,8 @@ def _stamp_start(booking):
 
 
 # What a booking's view reads besides the booking: its lot and its spot's level and zone.
+# For lists (read-only): loader options stay with the objects and would put these joins
+# into a later `refresh(..., with_for_update=True)`, which PostgreSQL refuses.
 DETAILS = (
     joinedload(Booking.lot),
     joinedload(Booking.spot).joinedload(Spot.level),
@@ -344,23 +350,30 @@ DETAILS = (
 )
 
 
-def _has_details(booking):
-    loaded = inspect(booking).dict
-    spot = loaded.get("spot")
-    return "lot" in loaded and spot is not None and {"level", "zone"} <= inspect(spot).dict.keys()
-
-
 def with_details(booking):
-    """The booking with DETAILS loaded: one query (not four lazy loads) when they are not."""
-    if _has_details(booking):
+    """The booking with its lot and spot (level, zone) at hand: one query, not four loads.
+
+    The rows are loaded as entities of their own and set as the loaded relationships, so no
+    loader options stay with the booking.
+    """
+    loaded = inspect(booking).dict
+    if "lot" in loaded and "spot" in loaded:
         return booking
     (booking_id,) = inspect(booking).identity  # booking.id would reload an expired booking
-    return db.session.scalars(
-        select(Booking)
+    row = db.session.execute(
+        select(Booking, Lot, Spot, Level, Zone)
+        .join(Lot, Lot.id == Booking.lot_id)
+        .join(Spot, Spot.id == Booking.spot_id)
+        .outerjoin(Level, Level.id == Spot.level_id)
+        .outerjoin(Zone, Zone.id == Spot.zone_id)
         .where(Booking.id == booking_id)
-        .options(*DETAILS)
         .execution_options(populate_existing=True)
     ).one()
+    set_committed_value(row.Booking, "lot", row.Lot)
+    set_committed_value(row.Booking, "spot", row.Spot)
+    set_committed_value(row.Spot, "level", row.Level)
+    set_committed_value(row.Spot, "zone", row.Zone)
+    return row.Booking
 
 
 def get_booking(booking_id, user):
