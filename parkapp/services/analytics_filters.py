@@ -16,6 +16,13 @@ MAX_DAYS = 366
 SPANS = ("day", "week")
 
 
+def day_bounds(zone, first, last):
+    """[start, end) in UTC of the local days first..last in `zone` (a ZoneInfo)."""
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class Filters:
     """The dashboard's filters: a range of days, an optional lot, the occupancy day and span."""
@@ -29,13 +36,6 @@ class Filters:
     @property
     def zone_name(self):
         return self.lot.timezone if self.lot else "UTC"
-
-    def bounds(self, zone_name=None):
-        """[start, end) in UTC of the range's days in the zone (the lot's, or UTC)."""
-        zone = ZoneInfo(zone_name or self.zone_name)
-        start = datetime.combine(self.first, time.min, tzinfo=zone)
-        end = datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=zone)
-        return start.astimezone(UTC), end.astimezone(UTC)
 
     def days(self):
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]

@@ -24,6 +24,7 @@ from parkapp.models.analytics import (
     lot_days,
     pending_days,
 )
+from parkapp.services.analytics_filters import day_bounds
 from parkapp.services.analytics_sql import epoch, grouped, is_postgresql
 
 ARRIVED = (BookingStatus.ACTIVE, BookingStatus.COMPLETED)
@@ -53,9 +54,10 @@ def _values(obj, attr):
 
 
 def _lot_ids(session, obj):
+    """The lots an object counts at (its booking's, for a payment), before and after."""
     if isinstance(obj, Payment):
-        bookings = [obj.booking] if obj.booking is not None else []
-        bookings += [session.get(Booking, i) for i in _values(obj, "booking_id")]
+        ids = _values(obj, "booking_id") or ([obj.booking.id] if obj.booking else [])
+        bookings = (session.get(Booking, booking_id) for booking_id in ids)
         return {booking.lot_id for booking in bookings if booking is not None}
     ids = set(_values(obj, "lot_id"))
     return ids or ({obj.lot.id} if obj.lot is not None else set())
@@ -161,20 +163,20 @@ def refresh():
                 pending_days.c.lot_id, pending_days.c.first_day, pending_days.c.last_day
             )
         ).all()
-        # Two batches: whole histories (a rebuild, a lot's zone changed), and the days the
-        # latest changes touched. Each batch is one pass of grouped queries over its lots.
-        batches = {}
-        for lot_id, first, last in taken:
-            whole = (first, last) == EVERY_DAY
-            span, lot_ids = batches.setdefault(whole, ((first, last), set()))
-            batches[whole] = ((min(span[0], first), max(span[1], last)), lot_ids | {lot_id})
-        done = set()
-        for whole in (True, False):
-            span, lot_ids = batches.get(whole, (None, set()))
-            if lot_ids - done:
-                roll_up(session.scalars(select(Lot).where(Lot.id.in_(lot_ids - done))).all(), *span)
-            done |= lot_ids
-    return len(done)
+        # Two passes of grouped queries: lots whose whole history was marked (a rebuild, a
+        # zone change), then the others over the span of days their changes touched.
+        whole = {lot_id for lot_id, first, last in taken if (first, last) == EVERY_DAY}
+        recent = [(lot_id, first, last) for lot_id, first, last in taken if lot_id not in whole]
+        if whole:
+            roll_up(_lots(session, whole), *EVERY_DAY)
+        if recent:
+            span = min(first for _i, first, _l in recent), max(last for _i, _f, last in recent)
+            roll_up(_lots(session, {lot_id for lot_id, _f, _l in recent}), *span)
+    return len(whole) + len({lot_id for lot_id, _f, _l in recent})
+
+
+def _lots(session, lot_ids):
+    return session.scalars(select(Lot).where(Lot.id.in_(lot_ids))).all()
 
 
 def rebuild():
@@ -191,16 +193,10 @@ def _local_days(zone, first, last):
     return start.date(), (end - timedelta(microseconds=1)).date()
 
 
-def _bounds(zone, first, last):
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 def roll_up(lots, utc_first, utc_last):
     """Replace the lots' rollup rows for their local days that overlap the UTC days given."""
     days = {lot.id: _local_days(ZoneInfo(lot.timezone), utc_first, utc_last) for lot in lots}
-    bounds = [_bounds(ZoneInfo(lot.timezone), *days[lot.id]) for lot in lots]
+    bounds = [day_bounds(ZoneInfo(lot.timezone), *days[lot.id]) for lot in lots]
     start, end = min(low for low, _high in bounds), max(high for _low, high in bounds)
 
     def inside(lot_id, local):  # rows of days partly outside the lot's range are partial
