@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from parkapp.extensions import db
-from parkapp.models import Booking, BookingStatus, Payment, utcnow
+from parkapp.models import Booking, BookingStatus, Payment, PaymentMethod, PaymentStatus, utcnow
 from parkapp.models.analytics import lot_day_revenue, lot_days, pending_days
 from parkapp.services import analytics, analytics_rollups, upkeep
 from parkapp.tasks import BEAT_SCHEDULE
@@ -192,3 +192,32 @@ def test_rebuild_command_rolls_up_rows_loaded_with_plain_sql(runner, lot):
     result = runner.invoke(args=["analytics-rebuild"])
     assert result.exit_code == 0 and "lots: 1." in result.output
     assert today_rates(lot) == [1, 1, 0]
+
+
+def test_a_new_booking_and_its_payment_in_one_flush_mark_both_days(lot):
+    start = utcnow() - timedelta(days=3)
+    booking = Booking(
+        lot=lot,
+        spot=lot.spots[0],
+        plate="NE12WPY",
+        status=BookingStatus.COMPLETED,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        checked_in_at=start,
+        released_at=start + timedelta(hours=1),
+        confirmation_code="NEWPAY0001",
+        currency=lot.currency,
+    )
+    payment = Payment(
+        booking=booking,  # no booking id yet: the lot comes through the relationship
+        method=PaymentMethod.CARD,
+        status=PaymentStatus.PAID,
+        amount_cents=200,
+        currency=lot.currency,
+        idempotency_key="new-pay-1",
+        receipt_number="R-NEWPAY-1",
+        paid_at=start + timedelta(days=2),  # another day than the stay's
+    )
+    db.session.add_all([booking, payment])
+    db.session.commit()
+    assert_rollups_match_a_rebuild()

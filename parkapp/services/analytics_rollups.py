@@ -56,9 +56,9 @@ def _values(obj, attr):
 def _lot_ids(session, obj):
     """The lots an object counts at (its booking's, for a payment), before and after."""
     if isinstance(obj, Payment):
-        ids = _values(obj, "booking_id") or ([obj.booking.id] if obj.booking else [])
-        bookings = (session.get(Booking, booking_id) for booking_id in ids)
-        return {booking.lot_id for booking in bookings if booking is not None}
+        # by id, or through the relationship when the booking is new in this flush
+        bookings = [session.get(Booking, i) for i in _values(obj, "booking_id")] or [obj.booking]
+        return {i for b in bookings if b is not None for i in _lot_ids(session, b)}
     ids = set(_values(obj, "lot_id"))
     return ids or ({obj.lot.id} if obj.lot is not None else set())
 
