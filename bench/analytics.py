@@ -104,8 +104,8 @@ def make_app(url):
 
 def seed(args):
     """Empty the bench database and fill it with SQL; a year of history ending now."""
+    from parkapp.analytics import rollups as analytics_rollups
     from parkapp.extensions import db
-    from parkapp.services import analytics_rollups
 
     began = time.monotonic()
     spot_count = args.lots * args.spots
@@ -157,7 +157,7 @@ def cases(now):
     today = now.date()
     year = {"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()}
     one = {"lot_id": str(lot.id)}
-    from parkapp.services.analytics import CHARTS
+    from parkapp.analytics.charts import CHARTS
 
     found = []
     for chart in CHARTS:
@@ -178,9 +178,9 @@ def cases(now):
 
 def time_refresh(args):
     """A booking's status changing, then the refresh that rolls its lot's day up again."""
+    from parkapp.analytics import rollups as analytics_rollups
     from parkapp.extensions import db
     from parkapp.models import Booking, BookingStatus
-    from parkapp.services import analytics_rollups
 
     times = []
     for n in range(args.runs):
@@ -199,9 +199,9 @@ def time_refresh(args):
 
 
 def measure(args):
+    from parkapp.analytics import charts as analytics
     from parkapp.extensions import db
     from parkapp.models import utcnow
-    from parkapp.services import analytics
 
     rows = []
     for label, chart, query in cases(utcnow()):

@@ -68,11 +68,11 @@ def prepare(url, clients, spot_count):
     from flask_security import hash_password
 
     from parkapp import create_app
+    from parkapp.accounts.users import ensure_roles
     from parkapp.auth_setup import user_datastore
     from parkapp.extensions import db
-    from parkapp.services import spots
-    from parkapp.services.lots import LotInput, create_lot
-    from parkapp.services.users import ensure_roles
+    from parkapp.lots import spots
+    from parkapp.lots.lots import LotInput, create_lot
 
     app = create_app("testing")
     with app.app_context():

@@ -182,9 +182,9 @@ def _pdf_email(count):
 def _create_drivers(args):
     from flask_security import hash_password
 
+    from parkapp.accounts.users import ensure_roles
     from parkapp.auth_setup import user_datastore
     from parkapp.extensions import db
-    from parkapp.services.users import ensure_roles
 
     ensure_roles()
     hashed = hash_password(PASSWORD)
@@ -284,9 +284,9 @@ def new_job(url, user_id, kind, params):
 def measure_child(url, job_id):
     """Run generate(job) for one job in this fresh process; print what it took as JSON."""
     app = make_app(url)
+    from parkapp.exports import jobs as exports
     from parkapp.extensions import db
     from parkapp.models import ExportJob
-    from parkapp.services import exports
 
     with app.app_context():
         updates = []
@@ -337,7 +337,7 @@ def _peak_rss_mb():
 def _check_file(path, rows):
     """Cheap sanity checks after the clock stopped: line count of a CSV, pages of a PDF."""
     if path.endswith(".csv"):
-        from parkapp.services.csv_export import HEADER
+        from parkapp.exports.booking_csv import HEADER
 
         with open(path, "rb") as handle:
             header = handle.readline().decode().strip()

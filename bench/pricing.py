@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from parkapp.models import Lot, Rate, RateKind, SpotKind
-from parkapp.services.pricing import quote
+from parkapp.pricing.quoting import quote
 
 RUNS = 30
 

@@ -34,8 +34,10 @@ def create_app(config_name=None, overrides=None):
 def register_extensions(app):
     """Initialise every extension on the app."""
     from parkapp import auth_setup, dbsetup
+    from parkapp.analytics import rollups as analytics_rollups
+    from parkapp.core import mail as mailer
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
-    from parkapp.services import analytics_rollups, live, mailer
+    from parkapp.lots import live
 
     db.init_app(app)
     dbsetup.configure_engine(app)

@@ -35,7 +35,7 @@ def seed_demo(if_empty, seed):
 @with_appcontext
 def ensure_roles_command():
     """Create the admin, operator and user roles if missing."""
-    from parkapp.services.users import ensure_roles
+    from parkapp.accounts.users import ensure_roles
 
     ensure_roles()
     click.echo("Roles: admin, operator, user.")
@@ -45,7 +45,7 @@ def ensure_roles_command():
 @with_appcontext
 def analytics_rebuild():
     """Roll up every lot's analytics days again (after loading bookings with plain SQL)."""
-    from parkapp.services import analytics_rollups
+    from parkapp.analytics import rollups as analytics_rollups
 
     lots = analytics_rollups.rebuild()
     click.echo(f"Analytics rolled up again; lots: {lots}.")

@@ -7,8 +7,16 @@ from datetime import time, timedelta
 from flask_security import hash_password
 from sqlalchemy import select
 
+from parkapp.accounts.users import ensure_roles
 from parkapp.auth_setup import user_datastore
+from parkapp.billing import discounts
+from parkapp.billing.payments import new_receipt_number
+from parkapp.booking.bookings import new_code
+from parkapp.ev import stations as ev_stations
 from parkapp.extensions import db
+from parkapp.lots import spots
+from parkapp.lots.lots import LotInput, create_lot
+from parkapp.memberships import subscriptions as memberships
 from parkapp.models import (
     GATE_METHODS,
     Booking,
@@ -22,11 +30,8 @@ from parkapp.models import (
     Vehicle,
     utcnow,
 )
-from parkapp.services import discounts, ev_stations, memberships, pricing, rates, spots
-from parkapp.services.bookings import new_code
-from parkapp.services.lots import LotInput, create_lot
-from parkapp.services.payments import new_receipt_number
-from parkapp.services.users import ensure_roles
+from parkapp.pricing import quoting as pricing
+from parkapp.pricing import rates
 
 LOTS = [
     (

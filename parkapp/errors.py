@@ -3,8 +3,8 @@
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from parkapp.core.exceptions import DomainError
 from parkapp.extensions import db
-from parkapp.services.exceptions import DomainError
 
 CODES = {
     400: "bad_request",

@@ -1,8 +1,8 @@
 """Jinja filters shared by every page."""
 
-from parkapp.services import rates
-from parkapp.services.lots import lot_timezone
-from parkapp.services.pricing import money
+from parkapp.lots.lots import lot_timezone
+from parkapp.pricing import rates
+from parkapp.pricing.quoting import money
 
 
 def localtime(value, lot, fmt="%a %d %b %Y, %H:%M"):

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from parkapp.analytics import charts as analytics
+from parkapp.booking.bookings import new_code
+from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentMethod, PaymentStatus
-from parkapp.services import analytics
-from parkapp.services.bookings import new_code
-from parkapp.services.exceptions import Invalid
 
 API = "/api/v1"
 NY = ZoneInfo("America/New_York")

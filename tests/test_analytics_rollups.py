@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
+from parkapp.analytics import charts as analytics
+from parkapp.analytics import rollups as analytics_rollups
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentMethod, PaymentStatus, utcnow
 from parkapp.models.analytics import lot_day_revenue, lot_days, pending_days
-from parkapp.services import analytics, analytics_rollups, upkeep
 from parkapp.tasks import BEAT_SCHEDULE
+from parkapp.tasks import upkeep_jobs as upkeep
 from parkapp.tasks.upkeep import refresh_analytics
 from tests.conftest import api_book, reservation
 

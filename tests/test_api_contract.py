@@ -344,7 +344,9 @@ WRONG_VALUES = [
 
 def _charging_session(make_lot, staff):
     """A charger on an ev spot charging a gate stay, for the endpoints that need their ids."""
-    from parkapp.services import ev, ev_stations, gate
+    from parkapp.ev import charging as ev
+    from parkapp.ev import stations as ev_stations
+    from parkapp.gate import passage as gate
 
     ev_lot = make_lot(spots={"ev": 1})
     station = ev_stations.create(

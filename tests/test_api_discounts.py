@@ -2,7 +2,7 @@
 
 import pytest
 
-from parkapp.services import discounts
+from parkapp.billing import discounts
 from tests.conftest import api_book, hours_from_now, iso
 from tests.test_discounts import API, discount_factory, fresh, quote, reserve, stay
 

@@ -7,12 +7,8 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from parkapp.extensions import db
-from parkapp.models import Booking, BookingStatus, SpotKind, Vehicle, utcnow
-from parkapp.services import bookings as booking_service
-from parkapp.services import lots as lot_service
-from parkapp.services import spots as spot_service
-from parkapp.services.bookings import (
+from parkapp.booking import bookings as booking_service
+from parkapp.booking.bookings import (
     BookingRequest,
     cancel,
     check_in,
@@ -20,7 +16,7 @@ from parkapp.services.bookings import (
     final_quote,
     release,
 )
-from parkapp.services.exceptions import (
+from parkapp.core.exceptions import (
     Conflict,
     Invalid,
     LotFull,
@@ -29,6 +25,10 @@ from parkapp.services.exceptions import (
     VehicleBusy,
     WrongState,
 )
+from parkapp.extensions import db
+from parkapp.lots import lots as lot_service
+from parkapp.lots import spots as spot_service
+from parkapp.models import Booking, BookingStatus, SpotKind, Vehicle, utcnow
 from tests.conftest import hours_from_now
 
 PLATE = "AB12CDE"

@@ -8,10 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from parkapp.booking import bookings
+from parkapp.booking.bookings import BookingRequest, create_booking
 from parkapp.extensions import db
+from parkapp.gate import passage as gate
 from parkapp.models import Booking, DemandStep, Lot, utcnow
-from parkapp.services import bookings, demand, gate, rates
-from parkapp.services.bookings import BookingRequest, create_booking
+from parkapp.pricing import demand, rates
 from tests.conftest import hours_from_now, iso
 
 STEPS = [

@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 
+from parkapp.billing import discounts
+from parkapp.billing.discounts import DiscountInput
 from parkapp.extensions import db
-from parkapp.services import discounts
-from parkapp.services.discounts import DiscountInput
 from tests.live_server import LiveServer
 from tests.test_race import bearer, fresh_snapshot, race
 

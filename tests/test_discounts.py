@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from parkapp.billing import discounts
+from parkapp.billing.discounts import DiscountInput
+from parkapp.booking import bookings as booking_service
+from parkapp.booking.bookings import BookingRequest
+from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.extensions import db
 from parkapp.models import Booking, Discount, DiscountRedemption, User, utcnow
-from parkapp.services import bookings as booking_service
-from parkapp.services import discounts
-from parkapp.services.bookings import BookingRequest
-from parkapp.services.discounts import DiscountInput
-from parkapp.services.exceptions import Conflict, Invalid, NotFound
 from tests.conftest import api_book, hours_from_now, iso
 
 API = "/api/v1"
@@ -401,7 +401,8 @@ def test_a_code_applied_to_a_booking_counts_against_its_driver(
 
 
 def test_a_paid_booking_takes_no_code(driver, lot, make_discount):
-    from parkapp.services import billing, payments
+    from parkapp.billing import bills as billing
+    from parkapp.billing import payments
 
     make_discount(code="TOOLATE")
     booking = reserve(driver, lot)

@@ -13,7 +13,13 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from parkapp.billing import bills as billing
+from parkapp.billing import discounts, payments, receipts
+from parkapp.core.exceptions import Conflict, Invalid, WrongState
+from parkapp.ev import charging as ev
+from parkapp.ev import stations as ev_stations
 from parkapp.extensions import db
+from parkapp.gate import passage as gate
 from parkapp.models import (
     BookingStatus,
     ChargingSession,
@@ -23,8 +29,6 @@ from parkapp.models import (
     StationStatus,
     utcnow,
 )
-from parkapp.services import billing, discounts, ev, ev_stations, gate, payments, receipts
-from parkapp.services.exceptions import Conflict, Invalid, WrongState
 
 ALMOST_TWO_HOURS = timedelta(hours=2) - timedelta(minutes=1)  # billed as 2 started hours
 

@@ -12,8 +12,10 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from parkapp.ev import charging as ev
+from parkapp.ev import stations as ev_stations
 from parkapp.extensions import db
-from parkapp.services import ev, ev_stations, gate
+from parkapp.gate import passage as gate
 from tests.live_server import LiveServer
 from tests.test_race import bearer, fresh_snapshot
 

@@ -14,6 +14,9 @@ from pypdf import PdfReader
 from sqlalchemy import func, insert, select
 
 from parkapp import create_app
+from parkapp.core import mail as mailer
+from parkapp.exports import booking_csv as csv_export
+from parkapp.exports import jobs as exports
 from parkapp.extensions import db
 from parkapp.models import (
     Booking,
@@ -26,7 +29,6 @@ from parkapp.models import (
     Spot,
     utcnow,
 )
-from parkapp.services import csv_export, exports, mailer
 
 CODES = itertools.count(1)
 RUN_EXPORT = "parkapp.tasks.exports.run_export"

@@ -11,7 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from parkapp.billing import payments
+from parkapp.booking.bookings import BookingRequest, create_booking
+from parkapp.core.exceptions import Conflict, Invalid, LotFull, NotFound
 from parkapp.extensions import db
+from parkapp.gate import passage as gate
 from parkapp.models import (
     Booking,
     BookingSource,
@@ -23,9 +27,7 @@ from parkapp.models import (
     WaitlistStatus,
     utcnow,
 )
-from parkapp.services import gate, payments, waitlist
-from parkapp.services.bookings import BookingRequest, create_booking
-from parkapp.services.exceptions import Conflict, Invalid, LotFull, NotFound
+from parkapp.waitlist import queue as waitlist
 from tests.conftest import api_book, hours_from_now, iso
 
 ALMOST_TWO_HOURS = timedelta(hours=2) - timedelta(minutes=1)  # billed as 2 started hours

@@ -191,7 +191,7 @@ def test_nothing_due_opens_the_barrier_at_once(client, booth):
 
 
 def test_a_stay_at_another_car_park_is_not_found_here(client, booth, make_lot, operator):
-    from parkapp.services import gate
+    from parkapp.gate import passage as gate
 
     other = make_lot(name="Elsewhere", spots={"standard": 1})
     stay, _ = gate.enter(other.id, "AWAY1", operator=operator)

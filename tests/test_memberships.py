@@ -14,7 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from parkapp.accounts.vehicles import add_vehicle
+from parkapp.billing import bills as billing
+from parkapp.booking import bookings as booking_service
+from parkapp.booking.bookings import BookingRequest
+from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
 from parkapp.extensions import db
+from parkapp.gate import passage as gate
+from parkapp.memberships import renewals as membership_renewals
+from parkapp.memberships import subscriptions as memberships
+from parkapp.memberships import usage as membership_usage
+from parkapp.memberships.subscriptions import PlanInput, add_months
 from parkapp.models import (
     Booking,
     DiscountKind,
@@ -23,13 +33,7 @@ from parkapp.models import (
     MembershipVehicle,
     utcnow,
 )
-from parkapp.services import billing, gate, membership_renewals, membership_usage, memberships
-from parkapp.services import bookings as booking_service
-from parkapp.services.bookings import BookingRequest
-from parkapp.services.exceptions import Conflict, Invalid, NotFound, WrongState
-from parkapp.services.memberships import PlanInput, add_months
-from parkapp.services.pricing import MembershipTerms, quote
-from parkapp.services.vehicles import add_vehicle
+from parkapp.pricing.quoting import MembershipTerms, quote
 from tests.conftest import hours_from_now
 from tests.test_exports import run_task
 

@@ -6,7 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
+from parkapp.booking import bookings
+from parkapp.booking.bookings import BookingRequest
 from parkapp.extensions import db
+from parkapp.gate import dashboard as operations
 from parkapp.models import (
     Booking,
     BookingSource,
@@ -18,8 +21,7 @@ from parkapp.models import (
     WaitlistStatus,
     utcnow,
 )
-from parkapp.services import bookings, operations, waitlist
-from parkapp.services.bookings import BookingRequest
+from parkapp.waitlist import queue as waitlist
 from tests.test_api_contract import Caller
 
 # 11:30 UTC on 23 Nov is 00:30 on 24 Nov in Auckland (UTC+13): its day began 30 minutes ago.

@@ -8,13 +8,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
+from parkapp.accounts.vehicles import add_vehicle
 from parkapp.admin.forms import MoneyField
+from parkapp.booking import bookings as booking_service
+from parkapp.booking.bookings import BookingRequest
 from parkapp.extensions import db
+from parkapp.lots.lots import lot_timezone
 from parkapp.models import BookingStatus, Lot, Spot, SpotStatus, User, utcnow
-from parkapp.services import bookings as booking_service
-from parkapp.services.bookings import BookingRequest
-from parkapp.services.lots import lot_timezone
-from parkapp.services.vehicles import add_vehicle
 from tests.conftest import PASSWORD, hours_from_now
 
 ADMIN_EMAIL = "admin@example.com"

@@ -4,9 +4,11 @@ driver's booking page shows the charging lines of the bill."""
 import pytest
 from sqlalchemy import func, select
 
+from parkapp.ev import charging as ev
+from parkapp.ev import stations as ev_stations
 from parkapp.extensions import db
+from parkapp.gate import passage as gate
 from parkapp.models import Booking, ChargingSession, ChargingStatus, EvStation
-from parkapp.services import ev, ev_stations, gate
 
 
 def html(response):

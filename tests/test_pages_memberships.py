@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from parkapp import demo
+from parkapp.accounts.vehicles import add_vehicle
 from parkapp.extensions import db
+from parkapp.memberships import subscriptions as memberships
 from parkapp.models import Booking, Membership, MembershipPlan, MembershipStatus, utcnow
-from parkapp.services import memberships
-from parkapp.services.vehicles import add_vehicle
 from tests.test_memberships import make_plan
 from tests.test_pages_discounts import booking_form, page_text
 

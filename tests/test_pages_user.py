@@ -11,12 +11,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from parkapp import create_app
+from parkapp.booking import bookings as booking_service
+from parkapp.booking.bookings import BookingRequest
 from parkapp.extensions import db
+from parkapp.lots import spots as spot_service
 from parkapp.models import Booking, BookingStatus, SpotStatus, Vehicle
-from parkapp.services import bookings as booking_service
-from parkapp.services import spots as spot_service
-from parkapp.services.bookings import BookingRequest
-from parkapp.services.pricing import money
+from parkapp.pricing.quoting import money
 from tests.conftest import PASSWORD, hours_from_now
 
 

@@ -11,10 +11,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from parkapp.billing import bills as billing
+from parkapp.billing import discounts, payments
+from parkapp.core.exceptions import WrongState
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentStatus, utcnow
-from parkapp.services import billing, discounts, payments
-from parkapp.services.exceptions import WrongState
 from tests.conftest import api_book, reservation
 
 API = "/api/v1"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parkapp.services.pricing import Quote, QuoteLine, money, quote
+from parkapp.pricing.quoting import Quote, QuoteLine, money, quote
 from tests.rate_tables import (
     DST_ZONES,
     SECOND,

@@ -12,7 +12,8 @@ import pytest
 
 from parkapp.extensions import db
 from parkapp.models import DiscountKind, Lot
-from parkapp.services import pricing, rates
+from parkapp.pricing import quoting as pricing
+from parkapp.pricing import rates
 from tests.rate_tables import Code, Row, Table
 
 MON_FRI, SAT_SUN = 0b0011111, 0b1100000

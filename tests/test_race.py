@@ -14,11 +14,11 @@ import requests
 from flask_jwt_extended import create_access_token
 from sqlalchemy import text
 
+from parkapp.booking import bookings as booking_service
+from parkapp.booking.bookings import BookingRequest, create_booking, release
+from parkapp.core.exceptions import Conflict
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, User, Vehicle, VehicleType
-from parkapp.services import bookings as booking_service
-from parkapp.services.bookings import BookingRequest, create_booking, release
-from parkapp.services.exceptions import Conflict
 from tests.conftest import hours_from_now, iso
 from tests.live_server import LiveServer
 

@@ -5,10 +5,10 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select
 
+from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
 from parkapp.models import ALL_WEEKDAYS, Rate, RateKind, SpotKind, VehicleType
-from parkapp.services import rates
-from parkapp.services.exceptions import Conflict, Invalid
+from parkapp.pricing import rates
 from tests.conftest import api_book, hours_from_now, iso
 
 API = "/api/v1"

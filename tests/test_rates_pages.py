@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from parkapp.extensions import db
 from parkapp.models import Rate
-from parkapp.services import rates
+from parkapp.pricing import rates
 from tests.conftest import PASSWORD
 from tests.test_rates import add, stored
 

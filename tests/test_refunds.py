@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from parkapp.billing import refunds
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Lot, Payment, PaymentStatus, Refund, utcnow
-from parkapp.services import refunds
 from tests.conftest import reservation
 
 API = "/api/v1"

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from parkapp.billing import bills as billing
+from parkapp.billing import refunds
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentStatus, Refund, utcnow
-from parkapp.services import billing, refunds
 from tests.conftest import api_book, reservation
 from tests.stripe_stub import WEBHOOK_SECRET, StripeStub, signed_event
 

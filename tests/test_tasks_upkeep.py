@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from parkapp.extensions import db
+from parkapp.lots import availability
 from parkapp.models import Booking, BookingStatus, ExportJob, JobKind, JobStatus, User, utcnow
-from parkapp.services import availability, upkeep
+from parkapp.tasks import upkeep_jobs as upkeep
 from tests.test_exports import (
     add_bookings,
     attachments,

@@ -6,6 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from parkapp.accounts import vehicles as vehicle_service
+from parkapp.booking import bookings
+from parkapp.booking.bookings import BookingRequest
+from parkapp.core.exceptions import Conflict, Invalid, LotFull, NotFound, WrongState
 from parkapp.extensions import db
 from parkapp.models import (
     Booking,
@@ -17,10 +21,10 @@ from parkapp.models import (
     WaitlistStatus,
     utcnow,
 )
-from parkapp.services import bookings, upkeep, waitlist, waitlist_offers, waitlist_upkeep
-from parkapp.services import vehicles as vehicle_service
-from parkapp.services.bookings import BookingRequest
-from parkapp.services.exceptions import Conflict, Invalid, LotFull, NotFound, WrongState
+from parkapp.tasks import upkeep_jobs as upkeep
+from parkapp.waitlist import offers as waitlist_offers
+from parkapp.waitlist import queue as waitlist
+from parkapp.waitlist import upkeep as waitlist_upkeep
 
 # --- helpers ----------------------------------------------------------------------------
 

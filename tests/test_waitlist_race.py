@@ -14,10 +14,13 @@ import requests
 from flask_jwt_extended import create_access_token
 from sqlalchemy import func, select
 
+from parkapp.booking import bookings
+from parkapp.booking.bookings import BookingRequest
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
-from parkapp.services import bookings, waitlist, waitlist_offers, waitlist_upkeep
-from parkapp.services.bookings import BookingRequest
+from parkapp.waitlist import offers as waitlist_offers
+from parkapp.waitlist import queue as waitlist
+from parkapp.waitlist import upkeep as waitlist_upkeep
 from tests.live_server import LiveServer
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")

@@ -8,10 +8,10 @@ from flask import Response, abort, render_template, request
 from sqlalchemy import select
 
 from parkapp.admin.views import bp
+from parkapp.analytics import charts as analytics
+from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db
 from parkapp.models import Lot
-from parkapp.services import analytics
-from parkapp.services.exceptions import Invalid
 
 HEAT_LEVELS = 5
 

@@ -11,11 +11,12 @@ from wtforms.validators import NumberRange, Optional
 
 from parkapp.admin.forms import MoneyField
 from parkapp.admin.views import bp
+from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db
+from parkapp.lots import lots
 from parkapp.models import DemandDirection
 from parkapp.models.demand import MAX_ADJUST, MIN_ADJUST
-from parkapp.services import demand, lots
-from parkapp.services.exceptions import Invalid
+from parkapp.pricing import demand
 
 STEP_ROWS = 6
 BOUND_FIELDS = {"floor_cents": "floor", "ceiling_cents": "ceiling"}

@@ -15,11 +15,11 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from parkapp.admin.forms import MoneyField
 from parkapp.admin.views import PER_PAGE, bp, refused
+from parkapp.billing import discounts
+from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
+from parkapp.lots.lots import lot_timezone
 from parkapp.models import DiscountKind, Lot
-from parkapp.services import discounts
-from parkapp.services.exceptions import Conflict, Invalid
-from parkapp.services.lots import lot_timezone
 from parkapp.user.forms import local_field, to_utc
 
 KIND_CHOICES = [

@@ -13,9 +13,10 @@ from wtforms.validators import InputRequired, NumberRange
 
 from parkapp.admin.forms import MoneyField
 from parkapp.admin.views import bp, refused
+from parkapp.core.exceptions import Conflict, Invalid
+from parkapp.ev import stations as ev_stations
+from parkapp.lots import lots
 from parkapp.models import ChargerType, Connector, StationStatus
-from parkapp.services import ev_stations, lots
-from parkapp.services.exceptions import Conflict, Invalid
 
 ALIASES = {
     "power_w": "power_kw",

@@ -13,10 +13,11 @@ from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from parkapp.admin.views import PER_PAGE, bp
+from parkapp.core import mail as mailer
+from parkapp.core.exceptions import DomainError
+from parkapp.exports import jobs as exports
 from parkapp.extensions import db
 from parkapp.models import BookingStatus, JobKind, JobStatus, Lot, utcnow
-from parkapp.services import exports, mailer
-from parkapp.services.exceptions import DomainError
 from parkapp.user.exports import KIND_LABELS, describe, job_status, show_error
 
 

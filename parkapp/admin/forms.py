@@ -18,11 +18,11 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from parkapp.booking.bookings import BookingFilter
 from parkapp.extensions import db
+from parkapp.lots.lots import lot_timezone
+from parkapp.lots.spots import MAX_BULK
 from parkapp.models import ROLE_NAMES, BookingStatus, Lot, SpotKind
-from parkapp.services.bookings import BookingFilter
-from parkapp.services.lots import lot_timezone
-from parkapp.services.spots import MAX_BULK
 
 # Service field names that the lot form shows under another name (money in major units).
 LOT_FIELD_ALIASES = {"hourly_rate_cents": "hourly_rate", "daily_max_cents": "daily_max"}

@@ -11,10 +11,10 @@ from wtforms.validators import InputRequired, Length, NumberRange
 
 from parkapp.admin.forms import MoneyField, MultiCheckboxField
 from parkapp.admin.views import PER_PAGE, bp, refused
+from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
+from parkapp.memberships import subscriptions as memberships
 from parkapp.models import Lot, Membership, MembershipStatus
-from parkapp.services import memberships
-from parkapp.services.exceptions import Conflict, Invalid
 
 LIMITS = memberships.LIMITS
 

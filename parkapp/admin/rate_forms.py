@@ -7,9 +7,9 @@ from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringFi
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from parkapp.admin.forms import MoneyField, MultiCheckboxField
+from parkapp.lots.lots import lot_timezone
 from parkapp.models import ALL_WEEKDAYS, RateKind, SpotKind, VehicleType
-from parkapp.services import rates
-from parkapp.services.lots import lot_timezone
+from parkapp.pricing import rates
 from parkapp.user.forms import local_field, to_utc
 
 # Service field names that the rate form shows under another name (money in major units).

@@ -7,8 +7,10 @@ from flask import flash, redirect, render_template, request, url_for
 
 from parkapp.admin.rate_forms import RATE_FIELD_ALIASES, PriceCheckForm, RateForm
 from parkapp.admin.views import bp, refused
-from parkapp.services import lots, pricing, rates
-from parkapp.services.exceptions import Conflict, Invalid
+from parkapp.core.exceptions import Conflict, Invalid
+from parkapp.lots import lots
+from parkapp.pricing import quoting as pricing
+from parkapp.pricing import rates
 
 
 @bp.get("/lots/<int:lot_id>/rates")

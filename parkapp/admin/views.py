@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user, roles_required
 from sqlalchemy import select
 
+from parkapp.accounts import users
 from parkapp.admin.forms import (
     LOT_FIELD_ALIASES,
     BookingFilterForm,
@@ -18,11 +19,13 @@ from parkapp.admin.forms import (
     UserSearchForm,
     show_domain_error,
 )
+from parkapp.analytics import dashboard as reports
+from parkapp.booking import bookings
+from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
+from parkapp.lots import availability, lots, spots
+from parkapp.lots.lots import LotInput
 from parkapp.models import ADMIN, Spot, SpotStatus, utcnow
-from parkapp.services import availability, bookings, lots, reports, spots, users
-from parkapp.services.exceptions import Conflict, Invalid
-from parkapp.services.lots import LotInput
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

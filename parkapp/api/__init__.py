@@ -4,8 +4,8 @@ from flask import Blueprint
 from flask_restx import Api
 from werkzeug.exceptions import HTTPException
 
+from parkapp.core.exceptions import DomainError
 from parkapp.errors import CODES, error_body
-from parkapp.services.exceptions import DomainError
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

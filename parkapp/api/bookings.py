@@ -24,9 +24,11 @@ from parkapp.api.common import (
     timestamp,
 )
 from parkapp.api.lots import KINDS, spot_brief, spot_brief_out
+from parkapp.billing import refunds
+from parkapp.booking import bookings
+from parkapp.core.exceptions import Invalid, NotFound
+from parkapp.lots import lots
 from parkapp.models import Booking, BookingSource, BookingStatus, VehicleType
-from parkapp.services import bookings, lots, refunds
-from parkapp.services.exceptions import Invalid, NotFound
 
 ns = Namespace("bookings", description="Quotes and bookings", path="/")
 error = error_model(ns)

@@ -7,8 +7,8 @@ from flask import request
 from flask_jwt_extended import current_user, jwt_required, verify_jwt_in_request
 from flask_restx import fields
 
+from parkapp.core.exceptions import Forbidden, Invalid
 from parkapp.extensions import db
-from parkapp.services.exceptions import Forbidden, Invalid
 
 MAX_PER_PAGE = 200
 

@@ -3,9 +3,10 @@
 from flask_restx import Namespace, Resource, fields
 
 from parkapp.api.common import ID, error_model, json_body, nullable, optional_user, roles_required
+from parkapp.lots import lots
 from parkapp.models import DemandDirection
 from parkapp.models.demand import MAX_ADJUST, MIN_ADJUST
-from parkapp.services import demand, lots
+from parkapp.pricing import demand
 
 ns = Namespace("demand", description="Demand pricing: rates that follow occupancy", path="/")
 error = error_model(ns)

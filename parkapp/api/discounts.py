@@ -22,9 +22,12 @@ from parkapp.api.common import (
     timestamp,
 )
 from parkapp.api.lots import KINDS
+from parkapp.billing import discounts
+from parkapp.booking import bookings
+from parkapp.core.exceptions import Invalid
+from parkapp.lots import lots
 from parkapp.models import DiscountKind, VehicleType, utcnow
-from parkapp.services import bookings, discounts, lots, pricing
-from parkapp.services.exceptions import Invalid
+from parkapp.pricing import quoting as pricing
 
 ns = Namespace("discounts", description="Promo codes", path="/")
 error = error_model(ns)

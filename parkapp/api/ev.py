@@ -24,9 +24,11 @@ from parkapp.api.common import (
     query_params,
     roles_required,
 )
+from parkapp.booking import bookings
+from parkapp.core.exceptions import Invalid
+from parkapp.ev import charging as ev
+from parkapp.ev import stations as ev_stations
 from parkapp.models import ChargerType, ChargingStatus, Connector, StationStatus
-from parkapp.services import bookings, ev, ev_stations
-from parkapp.services.exceptions import Invalid
 
 ns = Namespace("ev", description="EV charging stations and sessions", path="/")
 error = error_model(ns)

@@ -19,8 +19,8 @@ from parkapp.api.common import (
     paginate,
     query_params,
 )
+from parkapp.exports import jobs as exports
 from parkapp.models import BookingStatus, ExportJob, JobKind, JobStatus
-from parkapp.services import exports
 
 ns = Namespace("exports", description="Reports built in the background", path="/")
 error = error_model(ns)

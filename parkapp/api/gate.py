@@ -22,9 +22,9 @@ from parkapp.api.common import (
 from parkapp.api.lots import KINDS, spot_brief, spot_brief_out
 from parkapp.api.waitlist import entry_dict
 from parkapp.api.waitlist import entry_out as waitlist_entry_out
+from parkapp.core.exceptions import Invalid
+from parkapp.gate import passage as gate
 from parkapp.models import ADMIN, OPERATOR, VehicleType
-from parkapp.services import gate
-from parkapp.services.exceptions import Invalid
 
 ns = Namespace("gate", description="The gate: entries, exits, fees", path="/")
 error = error_model(ns)

@@ -22,10 +22,10 @@ from parkapp.api.common import (
     timestamp,
 )
 from parkapp.api.rates import published_rates, rate_out
+from parkapp.booking.bookings import parse_kind
+from parkapp.core.exceptions import Forbidden, Invalid
+from parkapp.lots import availability, lots, spots
 from parkapp.models import SpotKind, SpotStatus, utcnow
-from parkapp.services import availability, lots, spots
-from parkapp.services.bookings import parse_kind
-from parkapp.services.exceptions import Forbidden, Invalid
 
 ns = Namespace("lots", description="Lots, their spots and availability", path="/")
 error = error_model(ns)

@@ -17,7 +17,8 @@ from parkapp.api.common import (
     paginate,
     roles_required,
 )
-from parkapp.services import membership_usage, memberships
+from parkapp.memberships import subscriptions as memberships
+from parkapp.memberships import usage as membership_usage
 
 ns = Namespace("memberships", description="Membership plans and memberships", path="/")
 error = error_model(ns)

@@ -25,9 +25,10 @@ from parkapp.api.common import (
     paginate,
     query_params,
 )
+from parkapp.billing import discounts, payments, receipts, stripe_checkout
+from parkapp.booking import bookings
+from parkapp.core.exceptions import Forbidden
 from parkapp.models import PaymentMethod, PaymentStatus
-from parkapp.services import bookings, discounts, payments, receipts, stripe_checkout
-from parkapp.services.exceptions import Forbidden
 from parkapp.user.payments import checkout_return_urls
 
 ns = Namespace("payments", description="Payments, receipts and refunds", path="/")

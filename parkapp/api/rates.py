@@ -20,9 +20,10 @@ from parkapp.api.common import (
     query_params,
     roles_required,
 )
+from parkapp.core.exceptions import Forbidden, Invalid
+from parkapp.lots import lots
 from parkapp.models import RateKind, SpotKind, VehicleType
-from parkapp.services import lots, rates
-from parkapp.services.exceptions import Forbidden, Invalid
+from parkapp.pricing import rates
 
 ns = Namespace("rates", description="Rate tables: what parking costs, and when", path="/")
 error = error_model(ns)

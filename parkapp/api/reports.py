@@ -3,9 +3,11 @@
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
+from parkapp.analytics import charts as analytics
+from parkapp.analytics import dashboard as reports
 from parkapp.api.common import MAX_ID, arg_int, error_model, iso, query_params, roles_required
+from parkapp.gate import dashboard as operations
 from parkapp.models import PaymentMethod, WaitlistStatus
-from parkapp.services import analytics, operations, reports
 
 ns = Namespace("reports", description="Figures for admins and operators")
 error = error_model(ns)

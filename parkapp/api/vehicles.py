@@ -4,6 +4,7 @@ from flask_jwt_extended import current_user, jwt_required
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy import select
 
+from parkapp.accounts import vehicles
 from parkapp.api.common import (
     ID,
     NO_NUL,
@@ -15,7 +16,6 @@ from parkapp.api.common import (
     query_params,
 )
 from parkapp.models import Vehicle, VehicleType
-from parkapp.services import vehicles
 
 ns = Namespace("vehicles", description="Your vehicles", path="/")
 error = error_model(ns)

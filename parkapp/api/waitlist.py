@@ -7,7 +7,7 @@ from parkapp.api.bookings import booking_dict, booking_out
 from parkapp.api.common import ID, NO_NUL, error_model, iso, json_body, nullable
 from parkapp.api.lots import KINDS, spot_brief, spot_brief_out
 from parkapp.models import WaitlistStatus
-from parkapp.services import waitlist
+from parkapp.waitlist import queue as waitlist
 
 ns = Namespace("waitlist", description="The FIFO waitlist of full lots", path="/")
 error = error_model(ns)

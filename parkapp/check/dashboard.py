@@ -12,8 +12,8 @@ from wtforms import SelectField
 
 from parkapp.check.views import bp
 from parkapp.extensions import db
+from parkapp.gate import dashboard as operations
 from parkapp.models import ADMIN, OPERATOR, Lot, PaymentMethod
-from parkapp.services import operations
 
 REFRESH_SECONDS = 15
 METHOD_LABELS = {

@@ -13,9 +13,10 @@ from wtforms.validators import InputRequired, NumberRange
 
 from parkapp.check.forms import attach
 from parkapp.check.views import _booth_lot, bp, staff_only
+from parkapp.core.exceptions import DomainError, NotFound
+from parkapp.ev import charging as ev
+from parkapp.ev import stations as ev_stations
 from parkapp.extensions import db
-from parkapp.services import ev, ev_stations
-from parkapp.services.exceptions import DomainError, NotFound
 
 WH_RANGE = NumberRange(min=0, max=ev.MAX_WH, message="Give the meter reading in whole Wh.")
 

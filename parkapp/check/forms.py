@@ -15,8 +15,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from parkapp.gate.passage import GATE_NAME_MAX
 from parkapp.models import VehicleType
-from parkapp.services.gate import GATE_NAME_MAX
 
 
 def _strip(value):

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, sessio
 from flask_security import auth_required, current_user, roles_accepted
 from sqlalchemy import select
 
+from parkapp.booking import bookings
 from parkapp.check.forms import (
     EntryForm,
     ExitForm,
@@ -21,10 +22,11 @@ from parkapp.check.forms import (
     WaitlistForm,
     attach,
 )
+from parkapp.core.exceptions import DomainError, Invalid, LotFull, NotFound
 from parkapp.extensions import db
+from parkapp.gate import passage as gate
+from parkapp.lots import lots
 from parkapp.models import ADMIN, OPERATOR, BookingStatus, Lot, utcnow
-from parkapp.services import bookings, gate, lots
-from parkapp.services.exceptions import DomainError, Invalid, LotFull, NotFound
 
 bp = Blueprint("check", __name__)
 LOT_KEY, GATE_KEY = "gate_lot_id", "gate_name"
@@ -41,7 +43,7 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     """The database and (when configured) Redis answer; 503 names what failed."""
-    from parkapp.services.health import readiness
+    from parkapp.core.health import readiness
 
     checks = readiness()
     ok = all(state == "ok" for state in checks.values())

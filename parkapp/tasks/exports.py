@@ -7,9 +7,9 @@ import smtplib
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from parkapp.exports import jobs as exports
 from parkapp.extensions import db
 from parkapp.models import ExportJob, JobStatus
-from parkapp.services import exports
 
 log = logging.getLogger(__name__)
 # SMTP refusals and timeouts, a lost database connection: worth another try later.

@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from parkapp.services import analytics_rollups, upkeep
-from parkapp.services import membership_renewals as renewals
+from parkapp.analytics import rollups as analytics_rollups
+from parkapp.memberships import renewals
+from parkapp.tasks import upkeep_jobs as upkeep
 
 SMTP_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
 

@@ -12,9 +12,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
+from parkapp.core.exceptions import DomainError
+from parkapp.exports import jobs as exports
 from parkapp.models import JobKind, JobStatus, utcnow
-from parkapp.services import exports
-from parkapp.services.exceptions import DomainError
 from parkapp.user.views import bp
 
 MONTHS_OFFERED = 24

@@ -25,9 +25,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from parkapp.booking.bookings import BookingRequest
+from parkapp.lots.lots import lot_timezone
 from parkapp.models import SpotKind, VehicleType
-from parkapp.services.bookings import BookingRequest
-from parkapp.services.lots import lot_timezone
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 KIND_LABELS = {

@@ -2,8 +2,8 @@
 
 from flask import current_app, jsonify, request
 
-from parkapp.services import live
-from parkapp.services.exceptions import Invalid
+from parkapp.core.exceptions import Invalid
+from parkapp.lots import live
 from parkapp.user.views import bp
 
 

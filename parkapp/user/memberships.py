@@ -12,11 +12,12 @@ from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from parkapp.core.exceptions import DomainError
 from parkapp.extensions import db
+from parkapp.memberships import subscriptions as memberships
+from parkapp.memberships import usage as membership_usage
 from parkapp.models import utcnow
-from parkapp.services import membership_usage, memberships
-from parkapp.services.exceptions import DomainError
-from parkapp.services.pricing import money
+from parkapp.pricing.quoting import money
 from parkapp.user.views import bp
 
 

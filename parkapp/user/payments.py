@@ -16,10 +16,12 @@ from wtforms import HiddenField, IntegerField
 from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import HiddenInput
 
+from parkapp.billing import bills as billing
+from parkapp.billing import payments, receipts, refunds, stripe_checkout
+from parkapp.booking import bookings
+from parkapp.core.exceptions import Conflict, DomainError, NotFound
 from parkapp.models import PaymentStatus
-from parkapp.services import billing, bookings, payments, receipts, refunds, stripe_checkout
-from parkapp.services.exceptions import Conflict, DomainError, NotFound
-from parkapp.services.pricing import money
+from parkapp.pricing.quoting import money
 from parkapp.user.views import bp
 
 

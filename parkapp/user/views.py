@@ -10,11 +10,14 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user
 
+from parkapp.accounts import vehicles as vehicle_service
+from parkapp.billing import refunds
+from parkapp.booking import bookings
+from parkapp.core.exceptions import DomainError
+from parkapp.lots import availability, live, lots
 from parkapp.models import SpotStatus, utcnow
-from parkapp.services import availability, bookings, demand, live, lots, refunds
-from parkapp.services import vehicles as vehicle_service
-from parkapp.services.exceptions import DomainError
-from parkapp.services.pricing import money
+from parkapp.pricing import demand
+from parkapp.pricing.quoting import money
 from parkapp.user.forms import (
     KIND_LABELS,
     BookingForm,

@@ -11,11 +11,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
+from parkapp.core.exceptions import DomainError
 from parkapp.models import utcnow
-from parkapp.services import waitlist
-from parkapp.services.exceptions import DomainError
 from parkapp.user.forms import KIND_LABELS
 from parkapp.user.views import bp
+from parkapp.waitlist import queue as waitlist
 
 
 class JoinWaitlistForm(FlaskForm):

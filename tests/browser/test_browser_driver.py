@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
+from parkapp.accounts import vehicles as vehicle_service
+from parkapp.booking.bookings import BookingRequest, create_booking, release
 from parkapp.models import Booking, BookingStatus, Lot, Spot, Vehicle, utcnow
-from parkapp.services import vehicles as vehicle_service
-from parkapp.services.bookings import BookingRequest, create_booking, release
-from parkapp.services.pricing import money
+from parkapp.pricing.quoting import money
 from tests.browser_fixtures import (
     SHOTS,
     count,

@@ -11,9 +11,9 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from parkapp.booking.bookings import BookingRequest, create_booking
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, OutboxMail, WaitlistEntry, WaitlistStatus
-from parkapp.services.bookings import BookingRequest, create_booking
 from tests.browser_fixtures import flash, log_in
 from tests.conftest import PASSWORD
 

@@ -1,0 +1,60 @@
+"""API tokens: issue a pair, rotate on refresh, revoke on logout."""
+
+from datetime import UTC, datetime
+
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_security import verify_password
+
+from parkapp.auth_setup import user_datastore
+from parkapp.core.exceptions import DomainError
+from parkapp.extensions import db
+from parkapp.models import RevokedToken
+
+
+class BadCredentials(DomainError):
+    status, code = 401, "bad_credentials"
+
+
+def authenticate(email, password):
+    """The active user with these credentials, or a 401."""
+    user = user_datastore.find_user(email=(email or "").strip().lower())
+    if user is None or not user.password or not verify_password(password or "", user.password):
+        raise BadCredentials("Wrong email or password.")
+    if not user.active:
+        raise BadCredentials("This account is deactivated.", code="inactive_user")
+    return user
+
+
+def issue_pair(user, expires_in):
+    """A fresh access and refresh token; the access token names its refresh partner."""
+    refresh = create_refresh_token(identity=user.fs_uniquifier)
+    refresh_jti = decode_token(refresh)["jti"]
+    access = create_access_token(
+        identity=user.fs_uniquifier, additional_claims={"rjti": refresh_jti}
+    )
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(expires_in.total_seconds()),
+    }
+
+
+def revoke(*payloads):
+    """Revoke the tokens whose decoded payloads are given (and an access token's partner)."""
+    for payload in payloads:
+        expires = datetime.fromtimestamp(payload["exp"], UTC)
+        _revoke_jti(payload["jti"], expires)
+        if payload.get("rjti"):
+            _revoke_jti(payload["rjti"], None)
+    db.session.commit()
+
+
+def _revoke_jti(jti, expires_at):
+    from flask import current_app
+
+    if db.session.scalar(db.select(RevokedToken.id).filter_by(jti=jti)) is not None:
+        return
+    if expires_at is None:
+        expires_at = datetime.now(UTC) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    db.session.add(RevokedToken(jti=jti, expires_at=expires_at))

@@ -1,0 +1,104 @@
+"""Accounts: registration rules, admin search, roles and deactivation."""
+
+from sqlalchemy import func, or_, select
+
+from parkapp.auth_setup import user_datastore
+from parkapp.core.exceptions import Conflict, Invalid, NotFound
+from parkapp.extensions import db
+from parkapp.models import ROLE_NAMES, USER, Role, User, Vehicle
+
+
+def ensure_roles():
+    """Create the three roles if they are missing (idempotent)."""
+    for name in ROLE_NAMES:
+        user_datastore.find_or_create_role(name=name)
+    db.session.commit()
+
+
+def register_user(email, password, full_name):
+    """Create a driver account; 409 if the email is taken, 422 for a weak password."""
+    from flask_security import (
+        hash_password,
+        password_complexity_validator,
+        password_length_validator,
+    )
+
+    email = (email or "").strip().lower()
+    _check_email(email)
+    password = password or ""
+    problems = password_length_validator(password) or password_complexity_validator(
+        password, True, email=email
+    )
+    if problems:
+        raise Invalid("password", " ".join(str(p) for p in problems))
+    full_name = (full_name or "").strip()
+    if not full_name or len(full_name) > 120:
+        raise Invalid("full_name", "Give your name (at most 120 characters).")
+    if user_datastore.find_user(email=email) is not None:
+        raise Conflict(
+            "An account with this email already exists.",
+            code="email_taken",
+            errors={"email": ["Already registered."]},
+        )
+    ensure_roles()
+    user = user_datastore.create_user(
+        email=email, password=hash_password(password), full_name=full_name, roles=[USER]
+    )
+    db.session.commit()
+    return user
+
+
+def _check_email(email):
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise Invalid("email", str(exc)) from None
+
+
+def get_user(user_id):
+    """A user by id, or NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def search_users(term=None):
+    """Users whose email, name or vehicle plate contains the term."""
+    query = select(User).order_by(User.email)
+    if term:
+        pattern = f"%{term.strip().lower()}%"
+        plate = "".join(ch for ch in term.upper() if ch.isalnum())
+        plate_owner = select(Vehicle.user_id).where(Vehicle.plate.contains(plate or "\x00"))
+        query = query.where(
+            or_(
+                func.lower(User.email).like(pattern),
+                func.lower(User.full_name).like(pattern),
+                User.id.in_(plate_owner),
+            )
+        )
+    return query.options(db.selectinload(User.roles))
+
+
+def set_roles(user, role_names, acting_admin):
+    """Replace a user's roles; an admin cannot remove their own admin role."""
+    unknown = set(role_names) - set(ROLE_NAMES)
+    if unknown:
+        raise Invalid("roles", f"Unknown role(s): {', '.join(sorted(unknown))}.")
+    if user.id == acting_admin.id and "admin" not in role_names:
+        raise Conflict("You cannot remove your own admin role.", code="self_demotion")
+    ensure_roles()
+    user.roles = list(db.session.scalars(select(Role).where(Role.name.in_(role_names))))
+    db.session.commit()
+    return user
+
+
+def set_active(user, active, acting_admin):
+    """Deactivate or reactivate an account; a deactivated user cannot log in or use tokens."""
+    if user.id == acting_admin.id and not active:
+        raise Conflict("You cannot deactivate your own account.", code="self_deactivation")
+    user.active = bool(active)
+    db.session.commit()
+    return user

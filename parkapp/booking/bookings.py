@@ -1,0 +1,559 @@
+"""Booking: reserve or park now, check in, release, cancel, never double-booked.
+
+The database guarantees the invariant. On PostgreSQL two exclusion constraints (one per
+spot, one per plate) reject overlapping holding bookings, and "any free spot" locks
+candidate spot rows with SKIP LOCKED so concurrent bookers spread out. On SQLite the
+whole check-and-insert runs under the database's single write lock.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, inspect, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from parkapp.accounts.vehicles import normalise_plate, vehicle_for_plate
+from parkapp.billing import bills as billing
+from parkapp.billing import discounts, refunds
+from parkapp.core.exceptions import (
+    Invalid,
+    LotFull,
+    NotFound,
+    SpotUnavailable,
+    VehicleBusy,
+    WrongState,
+)
+from parkapp.dbsetup import write_transaction
+from parkapp.extensions import db
+from parkapp.lots import availability, lots
+from parkapp.memberships import usage as membership_usage
+from parkapp.models import (
+    HOLDING,
+    Booking,
+    BookingSource,
+    BookingStatus,
+    Level,
+    Lot,
+    Spot,
+    SpotKind,
+    SpotStatus,
+    Zone,
+    utcnow,
+)
+from parkapp.pricing import demand
+from parkapp.pricing import quoting as pricing
+from parkapp.waitlist import queue as waitlist
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+PAST_TOLERANCE = timedelta(minutes=1)
+MAX_SPOT_ATTEMPTS = 20
+SPOT_CONSTRAINT = "bookings_no_overlap"
+# One vehicle: no two overlapping active stays, no two overlapping reservations.
+PLATE_CONSTRAINTS = {"bookings_plate_active_no_overlap", "bookings_plate_reserved_no_overlap"}
+
+
+@dataclass
+class BookingRequest:
+    """What a driver asks for; `starts_at=None` means park now."""
+
+    lot_id: int
+    plate: str
+    spot_id: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    spot_kind: str | None = None
+    source: BookingSource = BookingSource.WEB
+    discount_code: str | None = None
+
+
+def new_code(length=10):
+    """An unguessable booking confirmation code."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def check_interval(lot, starts_at, ends_at, now):
+    """Validate a requested interval; return (start, end, park_now). Raises Invalid."""
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid(name, "Give the time with a UTC offset, e.g. 2026-11-23T09:00:00Z.")
+    park_now = starts_at is None
+    start = now if park_now else starts_at
+    if not park_now and start < now - PAST_TOLERANCE:
+        raise Invalid("starts_at", "The start is in the past.")
+    if ends_at is not None and ends_at <= start:
+        raise Invalid("ends_at", "The end must be after the start.")
+    if not park_now and ends_at is None:
+        raise Invalid("ends_at", "A reservation needs an end time.")
+    limit = timedelta(days=lot.max_booking_days or current_app.config["MAX_BOOKING_DAYS"])
+    if ends_at is not None and ends_at - start > limit:
+        raise Invalid("ends_at", f"A booking at this lot can last at most {limit.days} days.")
+    if not lots.is_open_at(lot, start):
+        if park_now:
+            raise WrongState(f"{lot.name} is closed now.", code="lot_closed")
+        raise Invalid("starts_at", f"{lot.name} is closed at that time.")
+    return start, ends_at, park_now
+
+
+def parse_kind(kind):
+    """A SpotKind or None; 422 for an unknown kind."""
+    if kind in (None, ""):
+        return None
+    try:
+        return SpotKind(kind)
+    except ValueError:
+        raise Invalid(
+            "spot_kind", f"Spot kind must be one of: {', '.join(k.value for k in SpotKind)}."
+        ) from None
+
+
+def quote_for(
+    lot,
+    starts_at=None,
+    ends_at=None,
+    spot_kind=None,
+    vehicle_type=None,
+    discount_code=None,
+    user=None,
+    plate=None,
+):
+    """The price of a prospective stay, validated like a booking would be.
+
+    A `discount_code` is checked (for `user`'s per-driver limit too) but not used up. With
+    `user` and `plate`, a membership covering that vehicle at the lot applies.
+    """
+    now = utcnow()
+    start, end, _ = check_interval(lot, starts_at, ends_at, now)
+    discount = _checked_code(discount_code, user, lot, now)
+    adjust = demand.adjustment(lot, start)
+    plate = normalise_plate(plate, field="vehicle_plate") if plate else None
+    _, terms = membership_usage.terms_for(user, lot, plate, start, now)
+    return pricing.quote(
+        lot,
+        parse_kind(spot_kind),
+        vehicle_type,
+        start,
+        end,
+        discount=discount,
+        demand=adjust,
+        membership=terms,
+    )
+
+
+def _checked_code(code, user, lot, now):
+    """The Discount for a code given with a request (None for none); 422 if unusable."""
+    if code is None or (isinstance(code, str) and not code.strip()):
+        return None
+    return discounts.check(code, user=user, lot=lot, at=now)
+
+
+def create_booking(user, req):
+    """Book a chosen spot or any free spot of a kind; 409 if nothing fits the interval."""
+    lot = lots.get_lot(req.lot_id)
+    plate = normalise_plate(req.plate, field="vehicle_plate")
+    kind = parse_kind(req.spot_kind)
+    now = utcnow()
+    start, end, park_now = check_interval(lot, req.starts_at, req.ends_at, now)
+    discount = _checked_code(req.discount_code, user, lot, now)  # fast 422 before any lock
+    with write_transaction() as session:
+        vehicle = vehicle_for_plate(user, plate)
+        status = BookingStatus.ACTIVE if park_now else BookingStatus.RESERVED
+        check_plate_free(plate, start, end, status)
+        adjust = demand.adjustment(lot, start)  # as quoted: before this booking counts
+        membership, terms = membership_usage.terms_for(user, lot, plate, start, now)
+        booking = Booking(
+            lot_id=lot.id,
+            user_id=user.id,
+            vehicle_id=vehicle.id,
+            plate=plate,
+            source=req.source,
+            status=status,
+            starts_at=start,
+            ends_at=end,
+            booked_ends_at=end,
+            checked_in_at=now if park_now else None,
+            confirmation_code=new_code(),
+            currency=lot.currency,
+            membership_id=membership.id if membership else None,
+            discount_id=discount.id if discount else None,  # its use is counted below
+            vehicle_type=vehicle.vehicle_type,
+            demand_percent=adjust.percent if adjust else None,
+            demand_occupancy_percent=adjust.occupancy_percent if adjust else None,
+        )
+
+        def quoted(spot):  # priced as inserted: one INSERT, no UPDATE after it
+            return pricing.quote(
+                lot,
+                spot.kind,
+                vehicle.vehicle_type,
+                booking.starts_at,
+                end,
+                discount=discount,
+                demand=adjust,
+                membership=terms,
+            ).total_cents
+
+        if req.spot_id is not None:
+            spot = _lock_chosen_spot(lot, req.spot_id, start, end)
+            _insert(session, booking, spot, quoted)
+        else:
+            kinds = (
+                (kind,)
+                if kind
+                else availability.fitting_kinds(
+                    vehicle.vehicle_type, vehicle.is_ev, vehicle.accessible
+                )
+            )
+            insert_on_any_spot(session, booking, lot, kinds, start, end, quoted)
+        if discount is not None:  # counted in this transaction: a failed booking uses nothing
+            discounts.redeem(session, discount, booking, user, now)
+    return booking
+
+
+def plate_clash(plate, start, end, status, exclude_id=None):
+    """SQL condition: a holding booking of this vehicle clashes with `[start, end)` as `status`.
+
+    Bookings of the same status may not overlap (PostgreSQL enforces that too). Across
+    statuses, a stay starting now clashes with a reservation covering now, and a reservation
+    with a stay that has a fixed end; an open-ended stay does not block next week's
+    reservation, since it ends when the driver releases it.
+    """
+    overlap = availability.overlaps(start, end)
+    if status == BookingStatus.ACTIVE:
+        cross = and_(
+            Booking.status == BookingStatus.RESERVED,
+            Booking.starts_at <= start,
+            Booking.ends_at > start,
+        )
+    else:
+        cross = and_(Booking.status == BookingStatus.ACTIVE, Booking.ends_at.is_not(None), overlap)
+    condition = and_(Booking.plate == plate, or_(and_(Booking.status == status, overlap), cross))
+    return condition if exclude_id is None else and_(condition, Booking.id != exclude_id)
+
+
+def check_plate_free(plate, start, end, status, exclude_id=None):
+    """VehicleBusy (409) if the vehicle already holds a clashing booking."""
+    clash = db.session.scalar(
+        select(Booking).where(plate_clash(plate, start, end, status, exclude_id)).limit(1)
+    )
+    if clash is None:
+        return
+    if status == BookingStatus.ACTIVE and clash.status == BookingStatus.RESERVED:
+        raise VehicleBusy(
+            f"Vehicle {plate} has a reservation now: check in to it instead.",
+            errors={"vehicle_plate": ["Has a reservation for now."]},
+        )
+    raise VehicleBusy(
+        f"Vehicle {plate} already has a booking at that time.",
+        errors={"vehicle_plate": ["Already booked for an overlapping time."]},
+    )
+
+
+def _lock_chosen_spot(lot, spot_id, start, end):
+    # FOR NO KEY UPDATE (key_share): serialises bookers of the spot without blocking the
+    # foreign-key checks other transactions make on it (a release did, and deadlocked).
+    spot = db.session.scalar(select(Spot).where(Spot.id == spot_id).with_for_update(key_share=True))
+    if spot is None or spot.lot_id != lot.id or spot.status == SpotStatus.REMOVED:
+        raise NotFound("No such spot in this lot.")
+    if spot.status != SpotStatus.ACTIVE:
+        raise SpotUnavailable(f"Spot {spot.label} is under maintenance.")
+    _confirm_free(spot, start, end)
+    return spot
+
+
+def _confirm_free(spot, start, end):
+    """Check a locked spot again with a fresh read: a stay committed meanwhile counts too."""
+    taken = db.session.scalar(
+        select(Booking.id)
+        .where(Booking.spot_id == spot.id, availability.overlaps(start, end))
+        .limit(1)
+    )
+    if taken is not None:
+        raise SpotUnavailable(f"Spot {spot.label} is taken for that time.")
+
+
+def insert_on_any_spot(session, booking, lot, kinds, start, end, quoted=None):
+    """Insert `booking` on the first free spot of `kinds` (best first); LotFull if none.
+
+    `quoted(spot)`, when given, prices the booking on the spot found, before the INSERT.
+    """
+    tried = []
+    for _ in range(MAX_SPOT_ATTEMPTS):
+        query = availability.free_spots_query(lot.id, start, end, kinds)
+        if tried:
+            query = query.where(Spot.id.not_in(tried))
+        spot = session.scalar(
+            query.limit(1).with_for_update(of=Spot, skip_locked=True, key_share=True)
+        )
+        if spot is None:
+            break
+        try:
+            # The candidate query's snapshot may predate a booking committed on this spot
+            # just before we locked it; re-reading skips it without an exclusion violation.
+            _confirm_free(spot, start, end)
+            return _insert(session, booking, spot, quoted)
+        except SpotUnavailable:
+            tried.append(spot.id)
+    what = f"{kinds[0].value} " if len(kinds) == 1 else ""
+    raise LotFull(f"{lot.name} has no free {what}spot for that time.")
+
+
+def _insert(session, booking, spot, quoted=None):
+    """Insert in a savepoint; translate the PostgreSQL exclusion violations."""
+    booking.spot_id = spot.id
+    if booking.checked_in_at is not None:
+        _stamp_start(booking)
+    if quoted is not None:
+        booking.quoted_cents = quoted(spot)
+    try:
+        with session.begin_nested():
+            session.add(booking)
+            session.flush()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if constraint == SPOT_CONSTRAINT:
+            raise SpotUnavailable(f"Spot {spot.label} was just taken.") from None
+        if constraint in PLATE_CONSTRAINTS:
+            raise VehicleBusy(
+                f"Vehicle {booking.plate} already has a booking at that time."
+            ) from None
+        raise
+    booking.spot = spot
+    return spot
+
+
+def _stamp_start(booking):
+    """Park now starts once the spot is ours, not when the request arrived.
+
+    `_confirm_free` saw the locked spot free, so the previous stay's release had committed
+    and a start taken now is never before its end: a spot's history has no overlaps.
+    """
+    stamp = utcnow()
+    if booking.ends_at is None or stamp < booking.ends_at:
+        booking.starts_at = booking.checked_in_at = stamp
+
+
+# What a booking's view reads besides the booking: its lot and its spot's level and zone.
+# For lists (read-only): loader options stay with the objects and would put these joins
+# into a later `refresh(..., with_for_update=True)`, which PostgreSQL refuses.
+DETAILS = (
+    joinedload(Booking.lot),
+    joinedload(Booking.spot).joinedload(Spot.level),
+    joinedload(Booking.spot).joinedload(Spot.zone),
+)
+
+
+def with_details(booking):
+    """The booking with its lot and spot (level, zone) at hand: one query, not four loads.
+
+    The rows are loaded as entities of their own and set as the loaded relationships, so no
+    loader options stay with the booking.
+    """
+    loaded = inspect(booking).dict
+    if "lot" in loaded and "spot" in loaded:
+        return booking
+    (booking_id,) = inspect(booking).identity  # booking.id would reload an expired booking
+    row = db.session.execute(
+        select(Booking, Lot, Spot, Level, Zone)
+        .join(Lot, Lot.id == Booking.lot_id)
+        .join(Spot, Spot.id == Booking.spot_id)
+        .outerjoin(Level, Level.id == Spot.level_id)
+        .outerjoin(Zone, Zone.id == Spot.zone_id)
+        .where(Booking.id == booking_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    set_committed_value(row.Booking, "lot", row.Lot)
+    set_committed_value(row.Booking, "spot", row.Spot)
+    set_committed_value(row.Spot, "level", row.Level)
+    set_committed_value(row.Spot, "zone", row.Zone)
+    return row.Booking
+
+
+def get_booking(booking_id, user):
+    """A booking the user may see, or NotFound (other people's bookings too)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not booking.can_view(user):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def get_by_code(code, user):
+    """A booking by confirmation code, for its owner or gate staff."""
+    booking = db.session.scalar(
+        select(Booking).filter_by(confirmation_code=(code or "").strip().upper())
+    )
+    if booking is None or not booking.can_view(user):
+        raise NotFound("No booking with that code.")
+    return booking
+
+
+def check_in(booking, user, stamp=None):
+    """Reserved -> active, from a little before the start until the end.
+
+    A waitlist offer's hold is checked in by accepting the offer: an open stay from now.
+    `stamp`: attributes set in the same transaction (the gate's ticket and entry gate).
+    """
+    if not booking.can_check_in(user):
+        raise NotFound("No such booking.")
+    stay = waitlist.check_in_hold(booking, stamp)
+    if stay is not None:
+        return stay
+    now = utcnow()
+    with write_transaction() as session:
+        session.refresh(booking, with_for_update=True)
+        if booking.status != BookingStatus.RESERVED:
+            raise WrongState(
+                f"This booking is {booking.status.value}; only a reservation can be checked in."
+            )
+        early = timedelta(minutes=current_app.config["CHECK_IN_EARLY_MINUTES"])
+        if now < booking.starts_at - early:
+            raise WrongState(
+                f"Check-in opens {int(early.total_seconds() // 60)} minutes before the start.",
+                code="too_early",
+            )
+        if booking.ends_at is not None and now >= booking.ends_at:
+            raise WrongState("This reservation has already ended.", code="reservation_over")
+        start = min(now, booking.starts_at)
+        check_plate_free(booking.plate, start, booking.ends_at, BookingStatus.ACTIVE, booking.id)
+        if now < booking.starts_at:
+            _move_start(session, booking, now)
+        booking.status = BookingStatus.ACTIVE
+        booking.checked_in_at = now
+        _apply(booking, stamp)
+    return booking
+
+
+def _apply(booking, stamp):
+    for name, value in (stamp or {}).items():
+        setattr(booking, name, value)
+
+
+def _move_start(session, booking, now):
+    """An early check-in claims the spot from now, if neither spot nor vehicle is held until then."""
+    others = (Booking.id != booking.id, availability.overlaps(now, booking.starts_at))
+    if session.scalar(
+        select(Booking.id).where(Booking.spot_id == booking.spot_id, *others).limit(1)
+    ):
+        raise SpotUnavailable("Your spot is still taken until your reservation starts.")
+    booking.starts_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if constraint in PLATE_CONSTRAINTS:
+            raise VehicleBusy(
+                f"Vehicle {booking.plate} still has a booking until your reservation starts."
+            ) from None
+        raise SpotUnavailable("Your spot is still taken until your reservation starts.") from None
+
+
+def release(booking, user, stamp=None):
+    """Active -> completed: end the stay now, free the spot, and fix the final price.
+
+    `stamp`: attributes set in the same transaction (the gate's exit gate).
+    """
+    if not booking.can_release(user):
+        raise NotFound("No such booking.")
+    now = utcnow()
+    with write_transaction() as session:
+        session.refresh(booking, with_for_update=True)
+        if booking.status in (
+            BookingStatus.COMPLETED,
+            BookingStatus.CANCELLED,
+            BookingStatus.NO_SHOW,
+        ):
+            raise WrongState(
+                f"This booking is already {booking.status.value}.", code="already_released"
+            )
+        if booking.status != BookingStatus.ACTIVE:
+            raise WrongState("Check in before releasing this reservation.", code="not_checked_in")
+        booking.status = BookingStatus.COMPLETED
+        booking.released_at = now
+        if booking.ends_at is None or now < booking.ends_at:
+            # Never a second later than now: the spot is free from now, for the next stay.
+            booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
+        with session.no_autoflush:  # one UPDATE with the status, not a flush before pricing
+            booking.released_quote = billing.bill(booking, now).quote
+        booking.price_cents = booking.released_quote.total_cents
+        _apply(booking, stamp)
+        held = (booking.id, booking.lot_id, booking.spot_id)
+    waitlist.spot_freed(*held)  # after commit: the freed spot goes to the queue
+    return booking
+
+
+def cancel(booking, user):
+    """Reserved -> cancelled, freeing the spot; paid money back by the lot's refund policy."""
+    if not booking.can_cancel(user):
+        raise NotFound("No such booking.")
+    with write_transaction() as session:
+        session.refresh(booking, with_for_update=True)
+        if booking.status != BookingStatus.RESERVED:
+            raise WrongState(
+                f"This booking is {booking.status.value}; only an upcoming reservation "
+                "can be cancelled."
+            )
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = utcnow()
+        refunds.settle_cancelled(session, booking, booking.cancelled_at)
+        discounts.release(session, booking)  # the code's use is given back
+        held = (booking.id, booking.lot_id, booking.spot_id)
+    waitlist.spot_freed(*held)
+    return booking
+
+
+def final_quote(booking):
+    """The itemised price of a booking: final once released, else as booked."""
+    if booking.released_at is not None:
+        if booking.released_quote is not None:  # priced by release in this request
+            return booking.released_quote
+        return billing.price(booking, billing.billed_until(booking, booking.released_at))
+    return billing.price(booking, booking.booked_ends_at)
+
+
+def bookings_of(user):
+    """The user's bookings split into upcoming, active and past, newest past first."""
+    rows = db.session.scalars(
+        select(Booking)
+        .where(Booking.user_id == user.id)
+        .order_by(Booking.starts_at.desc())
+        .options(db.joinedload(Booking.lot), db.joinedload(Booking.spot))
+    ).all()
+    upcoming = sorted(
+        (b for b in rows if b.status == BookingStatus.RESERVED), key=lambda b: b.starts_at
+    )
+    active = [b for b in rows if b.status == BookingStatus.ACTIVE]
+    past = [b for b in rows if b.status not in HOLDING]
+    return {"upcoming": upcoming, "active": active, "past": past}
+
+
+@dataclass
+class BookingFilter:
+    """Filters for booking lists (admin: all users; others: their own)."""
+
+    user_id: int | None = None
+    lot_id: int | None = None
+    status: BookingStatus | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+
+def filtered_query(flt):
+    """A select of bookings matching a filter, newest first."""
+    query = select(Booking).order_by(Booking.starts_at.desc(), Booking.id.desc())
+    if flt.user_id is not None:
+        query = query.where(Booking.user_id == flt.user_id)
+    if flt.lot_id is not None:
+        query = query.where(Booking.lot_id == flt.lot_id)
+    if flt.status is not None:
+        query = query.where(Booking.status == flt.status)
+    if flt.date_from is not None:
+        query = query.where(Booking.starts_at >= flt.date_from)
+    if flt.date_to is not None:
+        query = query.where(Booking.starts_at < flt.date_to)
+    return query.options(
+        db.joinedload(Booking.lot), db.joinedload(Booking.spot), db.joinedload(Booking.user)
+    )

@@ -1,0 +1,250 @@
+"""Lots: create, edit, deactivate, search by name or distance, and their availability."""
+
+import math
+from dataclasses import dataclass, fields
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy import func, or_, select
+
+from parkapp.core.exceptions import Conflict, Invalid, NotFound
+from parkapp.extensions import db
+from parkapp.lots import availability, live
+from parkapp.models import HOLDING, Booking, Lot, Spot, SpotStatus
+
+EARTH_RADIUS_KM = 6371.0
+
+
+@dataclass
+class LotInput:
+    """The editable fields of a lot, already parsed to Python types."""
+
+    name: str
+    address: str = ""
+    city: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str = "UTC"
+    currency: str = "USD"
+    opens_at: time | None = None
+    closes_at: time | None = None
+    hourly_rate_cents: int = 0
+    daily_max_cents: int | None = None
+    grace_minutes: int = 0
+    max_booking_days: int = 30
+    refund_hours_before: int | None = 24  # None: cancellations are never refunded
+    exit_minutes_after_payment: int = 15
+
+
+@dataclass
+class LotSummary:
+    """A lot with its spot counts (and distance when searched by position)."""
+
+    lot: Lot
+    total_spots: int
+    available: int
+    distance_km: float | None = None
+
+
+def validate_lot_input(data):
+    """Check the domain rules of a lot's fields; raise Invalid naming the first bad field."""
+    if not data.name or not data.name.strip():
+        raise Invalid("name", "A lot needs a name.")
+    if data.timezone not in _timezones():
+        raise Invalid(
+            "timezone",
+            f"Unknown time zone {data.timezone!r}; use an IANA name such as Europe/Paris.",
+        )
+    if len(data.currency) != 3 or not data.currency.isalpha() or not data.currency.isupper():
+        raise Invalid("currency", "Use a three-letter ISO 4217 code such as USD.")
+    if (data.latitude is None) != (data.longitude is None):
+        raise Invalid("latitude", "Give both latitude and longitude, or neither.")
+    if data.latitude is not None and not -90 <= data.latitude <= 90:
+        raise Invalid("latitude", "Latitude must be between -90 and 90.")
+    if data.longitude is not None and not -180 <= data.longitude <= 180:
+        raise Invalid("longitude", "Longitude must be between -180 and 180.")
+    if (data.opens_at is None) != (data.closes_at is None):
+        raise Invalid("closes_at", "Give both opening and closing times, or neither for 24 hours.")
+    if data.opens_at is not None and data.opens_at == data.closes_at:
+        raise Invalid("closes_at", "Closing time must differ from opening time.")
+    _check_range(data, "hourly_rate_cents", 0, 1_000_000)
+    if data.daily_max_cents is not None:
+        _check_range(data, "daily_max_cents", 0, 10_000_000)
+    _check_range(data, "grace_minutes", 0, 240)
+    _check_range(data, "max_booking_days", 1, 366)
+    if data.refund_hours_before is not None:
+        _check_range(data, "refund_hours_before", 0, 8784)
+    _check_range(data, "exit_minutes_after_payment", 0, 1440)
+
+
+def _check_range(data, name, low, high):
+    value = getattr(data, name)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise Invalid(name, f"Must be a whole number from {low} to {high}.")
+
+
+def _timezones():
+    return available_timezones() | {"UTC"}
+
+
+def create_lot(data):
+    """Create a lot after validating it; 409 when the name is taken."""
+    validate_lot_input(data)
+    _check_name_free(data.name.strip())
+    lot = Lot(**{f.name: getattr(data, f.name) for f in fields(LotInput)})
+    lot.name = data.name.strip()
+    db.session.add(lot)
+    db.session.commit()
+    return lot
+
+
+def update_lot(lot, changes):
+    """Apply a dict of field changes to a lot, validated as a whole."""
+    current = LotInput(**{f.name: getattr(lot, f.name) for f in fields(LotInput)})
+    unknown = set(changes) - {f.name for f in fields(LotInput)}
+    if unknown:
+        raise Invalid(sorted(unknown)[0], "This field cannot be changed.")
+    for name, value in changes.items():
+        setattr(current, name, value)
+    validate_lot_input(current)
+    if current.name.strip() != lot.name:
+        _check_name_free(current.name.strip(), exclude_id=lot.id)
+    for name in changes:
+        setattr(lot, name, getattr(current, name))
+    lot.name = current.name.strip()
+    db.session.commit()
+    return lot
+
+
+def _check_name_free(name, exclude_id=None):
+    query = select(Lot.id).where(func.lower(Lot.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Lot.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise Conflict(
+            f"A lot named {name!r} already exists.",
+            code="name_taken",
+            errors={"name": ["This name is taken."]},
+        )
+
+
+def deactivate_lot(lot):
+    """Take a lot out of service; refused while it has active or upcoming bookings."""
+    holding = db.session.scalar(
+        select(func.count(Booking.id)).where(Booking.lot_id == lot.id, Booking.status.in_(HOLDING))
+    )
+    if holding:
+        raise Conflict(
+            f"{lot.name} has {holding} active or upcoming booking(s); "
+            "it can be deactivated once they end.",
+            code="lot_in_use",
+        )
+    lot.is_active = False
+    db.session.commit()
+    return lot
+
+
+def reactivate_lot(lot):
+    """Put a deactivated lot back in service."""
+    lot.is_active = True
+    db.session.commit()
+    return lot
+
+
+def get_lot(lot_id, *, include_inactive=False):
+    """The lot with this id, or NotFound (inactive lots only when asked for)."""
+    lot = db.session.get(Lot, lot_id)
+    if lot is None or (not lot.is_active and not include_inactive):
+        raise NotFound("No such lot.")
+    return lot
+
+
+def search_lots(
+    q=None,
+    near=None,
+    radius_km=None,
+    starts_at=None,
+    ends_at=None,
+    kind=None,
+    include_inactive=False,
+):
+    """Lots matching a name or city, optionally near a point, with bookable counts.
+
+    `near` is (lat, lon); results are then sorted by distance and limited to `radius_km`.
+    The availability counts are for `[starts_at, ends_at)`, or for parking now.
+    """
+    query = select(Lot).order_by(Lot.name)
+    if not include_inactive:
+        query = query.where(Lot.is_active.is_(True))
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Lot.name).like(pattern),
+                func.lower(Lot.city).like(pattern),
+                func.lower(Lot.address).like(pattern),
+            )
+        )
+    lots = list(db.session.scalars(query))
+    summaries = summarise(lots, starts_at, ends_at, kind)
+    if near is None:
+        return summaries
+    for summary in summaries:
+        summary.distance_km = distance_km(near, summary.lot)
+    located = [s for s in summaries if s.distance_km is not None]
+    if radius_km is not None:
+        located = [s for s in located if s.distance_km <= radius_km]
+    return sorted(located, key=lambda s: s.distance_km)
+
+
+def summarise(lots, starts_at=None, ends_at=None, kind=None):
+    """Attach total and bookable spot counts to lots (free now: from the live cache)."""
+    if not lots:
+        return []
+    ids = [lot.id for lot in lots]
+    if starts_at is None:  # free now: cached for seconds, refreshed by every change
+        counts = live.totals(ids, kind)
+        return [LotSummary(lot, *counts.get(lot.id, (0, 0))) for lot in lots]
+    total_query = (
+        select(Spot.lot_id, func.count(Spot.id))
+        .where(Spot.lot_id.in_(ids), Spot.status != SpotStatus.REMOVED)
+        .group_by(Spot.lot_id)
+    )
+    if kind is not None:
+        total_query = total_query.where(Spot.kind == kind)
+    totals = dict(db.session.execute(total_query).all())
+    free = availability.available_by_lot(ids, starts_at, ends_at, kind)
+    return [
+        LotSummary(lot, totals.get(lot.id, 0), free.get(lot.id, 0) if lot.is_active else 0)
+        for lot in lots
+    ]
+
+
+def distance_km(point, lot):
+    """Great-circle distance from (lat, lon) to the lot, or None if it has no position."""
+    if lot.latitude is None or lot.longitude is None:
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, (point[0], point[1], lot.latitude, lot.longitude))
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return round(2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a)), 3)
+
+
+def lot_timezone(lot):
+    """The lot's time zone as a ZoneInfo."""
+    try:
+        return ZoneInfo(lot.timezone)
+    except ZoneInfoNotFoundError:
+        return ZoneInfo("UTC")
+
+
+def is_open_at(lot, instant):
+    """Whether the lot is open at an aware instant (opening hours are local times)."""
+    if lot.is_open_all_day:
+        return True
+    local = instant.astimezone(lot_timezone(lot)).time()
+    if lot.opens_at < lot.closes_at:
+        return lot.opens_at <= local < lot.closes_at
+    return local >= lot.opens_at or local < lot.closes_at  # open across midnight

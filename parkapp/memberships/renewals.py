@@ -1,0 +1,95 @@
+"""The daily membership upkeep: renew or expire ended memberships, remind before renewals.
+
+A reminder goes once per membership term (Notification keyed by the term's end). A due
+membership is locked and checked again before it is renewed or expired, so a task that
+runs twice, or two workers at once, renew it exactly once.
+"""
+
+from datetime import timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from parkapp.core import mail as mailer
+from parkapp.dbsetup import write_transaction
+from parkapp.extensions import db
+from parkapp.memberships.subscriptions import IN_FORCE, extend
+from parkapp.models import Membership, MembershipStatus, utcnow
+
+REMINDER = "membership_renewal"
+
+
+def reminder_key(membership):
+    return f"membership:{membership.id}:{membership.ends_at:%Y%m%d%H%M}"
+
+
+def _memberships_url():
+    try:
+        return url_for("user.memberships", _external=True)
+    except Exception:  # no server name outside a request: the mail names the page
+        return "the Memberships page"
+
+
+def remind_renewals(now=None):
+    """Mail each driver once, MEMBERSHIP_REMINDER_DAYS before an auto-renewal."""
+    now = now or utcnow()
+    horizon = now + timedelta(days=current_app.config["MEMBERSHIP_REMINDER_DAYS"])
+    due = db.session.scalars(
+        select(Membership)
+        .where(
+            Membership.status == MembershipStatus.ACTIVE,
+            Membership.auto_renew.is_(True),
+            Membership.ends_at > now,
+            Membership.ends_at <= horizon,
+        )
+        .order_by(Membership.id)
+    ).all()
+    sent = 0
+    for membership in due:
+        message = mailer.build_message(
+            membership.user.email,
+            f"Your {membership.plan.name} membership renews soon",
+            REMINDER,
+            user=membership.user,
+            membership=membership,
+            url=_memberships_url(),
+        )
+        sent += mailer.send_once(membership.user_id, REMINDER, reminder_key(membership), message)
+    return sent
+
+
+def settle_due(now=None):
+    """Renew ended memberships that auto-renew (one term each); expire the others."""
+    now = now or utcnow()
+    due_ids = db.session.scalars(
+        select(Membership.id)
+        .where(Membership.status.in_(IN_FORCE), Membership.ends_at <= now)
+        .order_by(Membership.id)
+    ).all()
+    renewed = expired = 0
+    for membership_id in due_ids:
+        with write_transaction() as session:
+            membership = session.scalar(
+                select(Membership).where(Membership.id == membership_id).with_for_update()
+            )
+            if membership.status not in IN_FORCE or membership.ends_at > now:
+                continue  # settled meanwhile by another run
+            if (
+                membership.auto_renew
+                and membership.status == MembershipStatus.ACTIVE
+                and membership.plan.is_active
+            ):
+                extend(membership, now)
+                renewed += 1
+            else:
+                membership.status = MembershipStatus.EXPIRED
+                membership.auto_renew = False
+                expired += 1
+    return {"renewed": renewed, "expired": expired}
+
+
+def upkeep(now=None):
+    """The daily run: renewals and expiries first (no mail needed), then the reminders."""
+    now = now or utcnow()
+    settled = settle_due(now)
+    return {**settled, "reminded": remind_renewals(now)}

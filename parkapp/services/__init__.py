@@ -1,1 +1,0 @@
-"""The business rules, shared by pages, the API and background tasks."""
