@@ -23,6 +23,7 @@ def create_app(config_name=None, overrides=None):
     app.config.update(overrides or {})
     INSTANCE_DIR.mkdir(exist_ok=True)
     register_extensions(app)
+    register_hooks()
     register_blueprints(app)
     register_api(app)
     register_errorhandlers(app)
@@ -34,7 +35,6 @@ def create_app(config_name=None, overrides=None):
 def register_extensions(app):
     """Initialise every extension on the app."""
     from parkapp import auth_setup, dbsetup
-    from parkapp.analytics import rollups as analytics_rollups
     from parkapp.core import mail as mailer
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
     from parkapp.lots import live
@@ -49,8 +49,16 @@ def register_extensions(app):
     jwt.init_app(app)
     cache.init_app(app, config=dbsetup.cache_config(app))
     live.init_app(app)
-    analytics_rollups.listen()
     auth_setup.init_security(app)
+
+
+def register_hooks():
+    """Let the higher domains subscribe to the lower ones' hooks."""
+    from parkapp.analytics import rollups
+    from parkapp.waitlist import subscriptions
+
+    rollups.listen()
+    subscriptions.subscribe()
 
 
 def register_blueprints(app):

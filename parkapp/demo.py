@@ -11,7 +11,7 @@ from parkapp.accounts.users import ensure_roles
 from parkapp.auth_setup import user_datastore
 from parkapp.billing import discounts
 from parkapp.billing.payments import new_receipt_number
-from parkapp.booking.bookings import new_code
+from parkapp.core.codes import new_code
 from parkapp.ev import stations as ev_stations
 from parkapp.extensions import db
 from parkapp.lots import spots

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from parkapp.analytics import charts as analytics
-from parkapp.booking.bookings import new_code
+from parkapp.core.codes import new_code
 from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentMethod, PaymentStatus

@@ -10,11 +10,11 @@ from sqlalchemy import func, select, update
 
 from parkapp.analytics import charts as analytics
 from parkapp.analytics import rollups as analytics_rollups
+from parkapp.booking import upkeep
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentMethod, PaymentStatus, utcnow
 from parkapp.models.analytics import lot_day_revenue, lot_days, pending_days
 from parkapp.tasks import BEAT_SCHEDULE
-from parkapp.tasks import upkeep_jobs as upkeep
 from parkapp.tasks.upkeep import refresh_analytics
 from tests.conftest import api_book, reservation
 

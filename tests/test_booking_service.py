@@ -7,15 +7,9 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from parkapp.booking import bookings as booking_service
-from parkapp.booking.bookings import (
-    BookingRequest,
-    cancel,
-    check_in,
-    create_booking,
-    final_quote,
-    release,
-)
+from parkapp.booking import claims
+from parkapp.booking.claims import BookingRequest, create_booking
+from parkapp.booking.lifecycle import cancel, check_in, final_quote, release
 from parkapp.core.exceptions import (
     Conflict,
     Invalid,
@@ -436,14 +430,14 @@ def test_park_now_starts_after_the_previous_stay_on_its_spot_ended(
     lot = make_lot(spots={"standard": 1})
     leaving = make_user()
     first = book(leaving, lot)
-    real_check = booking_service.check_interval
+    real_check = claims.check_interval
 
     def previous_driver_leaves_meanwhile(*args):
         result = real_check(*args)
         release(first, leaving)  # committed while the next request is under way
         return result
 
-    monkeypatch.setattr(booking_service, "check_interval", previous_driver_leaves_meanwhile)
+    monkeypatch.setattr(claims, "check_interval", previous_driver_leaves_meanwhile)
     second = book(make_user(), lot, plate="NEXT1")
     assert second.spot_id == first.spot_id
     assert second.starts_at >= first.ends_at  # the spot's history has no overlap

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from parkapp.booking import bookings
-from parkapp.booking.bookings import BookingRequest, create_booking
+from parkapp.booking import lifecycle
+from parkapp.booking.claims import BookingRequest, create_booking
 from parkapp.extensions import db
 from parkapp.gate import passage as gate
 from parkapp.models import Booking, DemandStep, Lot, utcnow
@@ -263,12 +263,12 @@ def test_a_booking_keeps_its_quoted_adjustment_after_the_lot_empties(driver, mak
     assert (mine.demand_percent, mine.demand_occupancy_percent) == (10, 50)
     assert mine.quoted_cents == 440  # 2 h at 2.00, +10%
     for booking in first:
-        bookings.release(booking, driver)
+        lifecycle.release(booking, driver)
     assert demand.adjustment(lot, utcnow()).percent == -10  # 25% full now: a cut
     db.session.expire_all()
-    released = bookings.release(db.session.get(Booking, mine.id), driver)
+    released = lifecycle.release(db.session.get(Booking, mine.id), driver)
     assert released.price_cents == 440
-    lines = [(ln.label, ln.amount_cents) for ln in bookings.final_quote(released).lines]
+    lines = [(ln.label, ln.amount_cents) for ln in lifecycle.final_quote(released).lines]
     assert ("Demand +10% (lot 50% full)", 40) in lines
 
 
@@ -281,7 +281,7 @@ def test_a_booking_made_without_an_adjustment_gets_none_later(driver, make_lot):
     configure(lot, [{"direction": "above", "threshold_percent": 0, "adjust_percent": 100}])
     assert demand.adjustment(lot, utcnow()).percent == 100
     db.session.expire_all()
-    assert bookings.final_quote(db.session.get(Booking, mine.id)).total_cents == 200
+    assert lifecycle.final_quote(db.session.get(Booking, mine.id)).total_cents == 200
 
 
 def test_a_gate_entry_keeps_the_adjustment_of_its_entry(driver, operator, make_lot):
@@ -375,7 +375,7 @@ def test_the_lot_page_says_when_prices_follow_demand(client, driver, make_lot):
     text = client.get(f"/lots/{lot.id}").get_data(as_text=True)
     assert "Prices are 15% lower right now" not in text  # 100% full is not below 100
     for booking in db.session.scalars(select(Booking).where(Booking.lot_id == lot.id)):
-        bookings.release(booking, driver)
+        lifecycle.release(booking, driver)
     text = client.get(f"/lots/{lot.id}").get_data(as_text=True)
     assert "Prices are 15% lower right now (0% full)" in text
     configure(lot, enabled=False)

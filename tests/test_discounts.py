@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from parkapp.billing import discounts
 from parkapp.billing.discounts import DiscountInput
-from parkapp.booking import bookings as booking_service
-from parkapp.booking.bookings import BookingRequest
+from parkapp.booking import claims, lifecycle
+from parkapp.booking.claims import BookingRequest
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.extensions import db
 from parkapp.models import Booking, Discount, DiscountRedemption, User, utcnow
@@ -52,7 +52,7 @@ def fresh(discount):
 
 def reserve(user, lot, code=None, plate="AB12CDE", start_in=2, hours=3):
     start = hours_from_now(start_in)
-    return booking_service.create_booking(
+    return claims.create_booking(
         user,
         BookingRequest(
             lot_id=lot.id,
@@ -293,7 +293,7 @@ def test_cancelling_gives_the_use_back(client, driver, make_user, lot, make_disc
     booking = reserve(driver, lot, "ONLYONE")
     with pytest.raises(discounts.CodeRefused):
         reserve(make_user(), lot, "ONLYONE", plate="OTHER1")
-    booking_service.cancel(booking, driver)
+    lifecycle.cancel(booking, driver)
     row, redemptions = fresh(discount)
     assert (row.uses_count, redemptions) == (0, 0)
     again = reserve(driver, lot, "ONLYONE", start_in=10)  # the same driver may use it again
@@ -303,12 +303,12 @@ def test_cancelling_gives_the_use_back(client, driver, make_user, lot, make_disc
 
 def test_a_released_stay_keeps_its_use(driver, lot, make_discount):
     discount = make_discount(max_uses=3)
-    booking = booking_service.create_booking(
+    booking = claims.create_booking(
         driver, BookingRequest(lot_id=lot.id, plate="PARK1", discount_code=discount.code)
     )
-    booking_service.release(booking, driver)
+    lifecycle.release(booking, driver)
     assert fresh(discount)[0].uses_count == 1
-    assert booking.price_cents == booking_service.final_quote(booking).total_cents
+    assert booking.price_cents == lifecycle.final_quote(booking).total_cents
 
 
 def test_the_service_redeems_concurrently_on_any_database(app, make_user, make_lot, make_discount):

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from parkapp.billing import payments
-from parkapp.booking.bookings import BookingRequest, create_booking
+from parkapp.booking.claims import BookingRequest, create_booking
 from parkapp.core.exceptions import Conflict, Invalid, LotFull, NotFound
 from parkapp.extensions import db
 from parkapp.gate import passage as gate

@@ -11,11 +11,11 @@ import redis
 from sqlalchemy import text
 
 from parkapp import create_app
+from parkapp.booking import upkeep
 from parkapp.extensions import db
 from parkapp.gate import passage as gate
 from parkapp.lots import live
 from parkapp.models import Booking, BookingStatus, utcnow
-from parkapp.tasks import upkeep_jobs as upkeep
 from tests.conftest import PASSWORD, api_book
 
 AVAIL = "/lots/availability"

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from parkapp.accounts.vehicles import add_vehicle
 from parkapp.billing import bills as billing
-from parkapp.booking import bookings as booking_service
-from parkapp.booking.bookings import BookingRequest
+from parkapp.booking import claims, lifecycle
+from parkapp.booking.claims import BookingRequest
 from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
 from parkapp.extensions import db
 from parkapp.gate import passage as gate
@@ -84,7 +84,7 @@ def reserve(user, lot, plate, hours, starts_in=2):
         starts_at=hours_from_now(starts_in),
         ends_at=hours_from_now(starts_in + hours),
     )
-    return booking_service.create_booking(user, request)
+    return claims.create_booking(user, request)
 
 
 # --- the quote ------------------------------------------------------------------------------
@@ -239,14 +239,14 @@ def test_included_hours_are_used_up_in_booking_order(driver, lot):
     first = reserve(driver, lot, car.plate, 2, starts_in=2)
     second = reserve(driver, lot, car.plate, 2, starts_in=6)
     assert first.quoted_cents == 0
-    labels = [ln.label for ln in booking_service.final_quote(second).lines]
+    labels = [ln.label for ln in lifecycle.final_quote(second).lines]
     assert labels == ["2 h at 2.00 GBP/h", "Membership Commuter: 1 h included"]
     assert second.quoted_cents == 200
     usage = membership_usage.usage(membership)
     assert (usage.hours_used, usage.hours_left, usage.stays) == (3, 0, 2)
     assert usage.saved_cents == 400 + 200
     assert 27 <= usage.days_remaining <= 31
-    booking_service.cancel(second, driver)  # a cancelled stay uses nothing
+    lifecycle.cancel(second, driver)  # a cancelled stay uses nothing
     assert membership_usage.usage(membership).hours_used == 2
 
 
@@ -356,7 +356,7 @@ def test_no_booking_changes_when_membership_is_priced(driver, lot):
     reserve(driver, lot, car.plate, 3, starts_in=2)
     db.session.expire_all()
     first = db.session.get(Booking, first.id)
-    assert booking_service.final_quote(first).total_cents == 0
+    assert lifecycle.final_quote(first).total_cents == 0
 
 
 def _race(app, count, work):

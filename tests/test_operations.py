@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select
 
-from parkapp.booking import bookings
-from parkapp.booking.bookings import BookingRequest
+from parkapp.booking import claims, lifecycle
+from parkapp.booking.claims import BookingRequest
+from parkapp.core import codes
 from parkapp.extensions import db
 from parkapp.gate import dashboard as operations
 from parkapp.models import (
@@ -49,7 +50,7 @@ def stay(lot, spot, checked_in_at, released_at=None, plate=None):
         checked_in_at=checked_in_at,
         ends_at=released_at,
         released_at=released_at,
-        confirmation_code=bookings.new_code(),
+        confirmation_code=codes.new_code(),
         currency=lot.currency,
     )
     db.session.add(booking)
@@ -197,11 +198,11 @@ def test_fee_totals_stay_apart_per_currency(auckland, london):
 def queued_lot(make_lot, make_user):
     """A full one-spot lot: two drivers and a gate vehicle queue, then the spot frees up."""
     lot = make_lot(name="Full Garage", spots={"standard": 1})
-    parked = bookings.create_booking(make_user(), BookingRequest(lot.id, "PARKED1"))
+    parked = claims.create_booking(make_user(), BookingRequest(lot.id, "PARKED1"))
     waitlist.join(make_user(full_name="Ann First"), lot.id, "ANN1")
     waitlist.join(make_user(full_name="Bob Second"), lot.id, "BOB2")
     waitlist.join(None, lot.id, "GATE3", vehicle_type="van")
-    bookings.release(parked, parked.user)
+    lifecycle.release(parked, parked.user)
     return lot
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import event, select
 
 from parkapp.accounts.vehicles import add_vehicle
 from parkapp.admin.forms import MoneyField
-from parkapp.booking import bookings as booking_service
-from parkapp.booking.bookings import BookingRequest
+from parkapp.booking import claims, lifecycle
+from parkapp.booking.claims import BookingRequest
 from parkapp.extensions import db
 from parkapp.lots.lots import lot_timezone
 from parkapp.models import BookingStatus, Lot, Spot, SpotStatus, User, utcnow
@@ -107,14 +107,12 @@ def stat(html, key):
 
 
 def park_now(user, lot, plate="AB12CDE", spot_id=None):
-    return booking_service.create_booking(
-        user, BookingRequest(lot_id=lot.id, plate=plate, spot_id=spot_id)
-    )
+    return claims.create_booking(user, BookingRequest(lot_id=lot.id, plate=plate, spot_id=spot_id))
 
 
 def reserve(user, lot, plate="RS12ABC", spot_id=None, start_in=2, hours=2):
     start = hours_from_now(start_in)
-    return booking_service.create_booking(
+    return claims.create_booking(
         user,
         BookingRequest(
             lot_id=lot.id,
@@ -478,7 +476,7 @@ def booked(make_lot, driver):
     lot_a, lot_b = make_lot(name="Alpha"), make_lot(name="Bravo")
     active = park_now(driver, lot_a, plate="AA11AAA")
     cancelled = reserve(driver, lot_a, plate="CC11CCC")
-    booking_service.cancel(cancelled, driver)
+    lifecycle.cancel(cancelled, driver)
     later = reserve(driver, lot_b, plate="BB11BBB", start_in=48)
     return {"a": lot_a, "b": lot_b, "active": active, "cancelled": cancelled, "later": later}
 
@@ -502,7 +500,7 @@ def test_bookings_filter_by_start_date_in_the_lots_time_zone(client, as_admin, m
     # 02:00 UTC the day after tomorrow is still the evening before in Los Angeles
     utc_day = utcnow().date() + timedelta(days=2)
     starts = datetime.combine(utc_day, time(2, 0), UTC)
-    booking = booking_service.create_booking(
+    booking = claims.create_booking(
         driver,
         BookingRequest(
             lot_id=lot.id, plate="LA12345", starts_at=starts, ends_at=starts + timedelta(hours=1)
@@ -540,7 +538,7 @@ def test_dashboard_numbers_match_the_data(client, as_admin, make_lot, driver):
     db.session.commit()
     park_now(driver, lot)
     done = park_now(driver, lot, plate="ZZ99ZZZ")
-    booking_service.release(done, driver)
+    lifecycle.release(done, driver)
     html = client.get("/admin/").get_data(as_text=True)
     assert stat(html, "lots") == "1"
     assert stat(html, "spots") == "8"
@@ -591,5 +589,5 @@ def test_lot_page_queries_do_not_grow_with_spots(client, as_admin, make_lot):
 
 def test_dashboard_occupancy_after_a_stay_ends(client, as_admin, lot, driver):
     booking = park_now(driver, lot)
-    booking_service.release(booking, driver)
+    lifecycle.release(booking, driver)
     assert stat(client.get("/admin/").get_data(as_text=True), "occupied") == "0"

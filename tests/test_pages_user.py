@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from parkapp import create_app
-from parkapp.booking import bookings as booking_service
-from parkapp.booking.bookings import BookingRequest
+from parkapp.booking import claims, lifecycle
+from parkapp.booking.claims import BookingRequest
 from parkapp.extensions import db
 from parkapp.lots import spots as spot_service
 from parkapp.models import Booking, BookingStatus, SpotStatus, Vehicle
@@ -90,7 +90,7 @@ def book_form(**fields):
 
 def reserve(user, lot, plate, start_h, end_h, spot_id=None):
     """A reservation made through the service, as another page or the API would."""
-    return booking_service.create_booking(
+    return claims.create_booking(
         user,
         BookingRequest(
             lot_id=lot.id,
@@ -104,7 +104,7 @@ def reserve(user, lot, plate, start_h, end_h, spot_id=None):
 
 
 def park_now(user, lot, plate):
-    return booking_service.create_booking(
+    return claims.create_booking(
         user, BookingRequest(lot_id=lot.id, plate=plate, spot_kind="standard")
     )
 
@@ -362,7 +362,7 @@ def test_my_bookings_are_split_into_active_upcoming_and_past(client, auth, drive
     upcoming = reserve(driver, lot, "UP1", 24, 26)
     active = park_now(driver, lot, "NOW1")
     past = park_now(driver, lot, "PAST1")
-    booking_service.release(past, driver)
+    lifecycle.release(past, driver)
     auth.login()
     response = client.get("/bookings")
     assert upcoming.confirmation_code in section(response, "upcoming")

@@ -14,8 +14,9 @@ import requests
 from flask_jwt_extended import create_access_token
 from sqlalchemy import text
 
-from parkapp.booking import bookings as booking_service
-from parkapp.booking.bookings import BookingRequest, create_booking, release
+from parkapp.booking import claims
+from parkapp.booking.claims import BookingRequest, create_booking
+from parkapp.booking.lifecycle import release
 from parkapp.core.exceptions import Conflict
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, User, Vehicle, VehicleType
@@ -289,14 +290,14 @@ def test_release_does_not_wait_for_a_booker_holding_the_spot(app, make_user, mak
         parker, BookingRequest(lot_id=lot.id, plate="PARKED1", ends_at=hours_from_now(1))
     )
     spot_locked, go_on = threading.Event(), threading.Event()
-    real_insert = booking_service._insert
+    real_insert = claims._insert
 
     def insert_after_a_pause(session, booking, spot, quoted=None):
         spot_locked.set()  # the booker holds its lock on the spot from here until commit
         go_on.wait(timeout=60)
         return real_insert(session, booking, spot, quoted)
 
-    monkeypatch.setattr(booking_service, "_insert", insert_after_a_pause)
+    monkeypatch.setattr(claims, "_insert", insert_after_a_pause)
     booked, released = [], []
     booker_id = make_user().id
     booker = threading.Thread(

@@ -5,10 +5,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from parkapp.booking import upkeep
+from parkapp.exports import monthly
 from parkapp.extensions import db
 from parkapp.lots import availability
 from parkapp.models import Booking, BookingStatus, ExportJob, JobKind, JobStatus, User, utcnow
-from parkapp.tasks import upkeep_jobs as upkeep
 from tests.test_exports import (
     add_bookings,
     attachments,
@@ -131,8 +132,8 @@ def test_monthly_reports_queue_one_pdf_per_driver_with_activity_and_never_twice(
     add_bookings(cancelled_only, lot, utc(2025, 2, 5, 9), status=BookingStatus.CANCELLED)
     add_bookings(make_user(), lot, utc(2025, 1, 20, 9))  # January only
 
-    queued = upkeep.schedule_monthly_reports(today=date(2025, 3, 1))
-    again = upkeep.schedule_monthly_reports(today=date(2025, 3, 1))
+    queued = monthly.schedule_monthly_reports(today=date(2025, 3, 1))
+    again = monthly.schedule_monthly_reports(today=date(2025, 3, 1))
 
     jobs = db.session.scalars(select(ExportJob).order_by(ExportJob.user_id)).all()
     assert (queued, again) == (2, 0)

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from parkapp.accounts import vehicles as vehicle_service
-from parkapp.booking import bookings
-from parkapp.booking.bookings import BookingRequest
+from parkapp.booking import claims, lifecycle, upkeep
+from parkapp.booking.claims import BookingRequest
 from parkapp.core.exceptions import Conflict, Invalid, LotFull, NotFound, WrongState
 from parkapp.extensions import db
 from parkapp.models import (
@@ -21,7 +21,6 @@ from parkapp.models import (
     WaitlistStatus,
     utcnow,
 )
-from parkapp.tasks import upkeep_jobs as upkeep
 from parkapp.waitlist import offers as waitlist_offers
 from parkapp.waitlist import queue as waitlist
 from parkapp.waitlist import upkeep as waitlist_upkeep
@@ -31,7 +30,7 @@ from parkapp.waitlist import upkeep as waitlist_upkeep
 
 def park(user, lot, plate, kind=None):
     """A park-now stay for the user's vehicle."""
-    return bookings.create_booking(user, BookingRequest(lot.id, plate, spot_kind=kind))
+    return claims.create_booking(user, BookingRequest(lot.id, plate, spot_kind=kind))
 
 
 @pytest.fixture
@@ -185,13 +184,13 @@ def test_twenty_concurrent_joins_of_one_driver_make_one_entry(app, full_lot, dri
 def test_spots_are_offered_in_fifo_order_as_they_free_up(queue):
     _, stays, entries = queue
 
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     first = reload(entries[0])
     assert statuses(entries) == [WaitlistStatus.OFFERED] + [WaitlistStatus.WAITING] * 2
     assert first.offered_spot_id == stays[0].spot_id
     assert str(waitlist.position(entries[1])) == "1st of 2"
 
-    bookings.release(stays[1], stays[1].user)
+    lifecycle.release(stays[1], stays[1].user)
 
     assert statuses(entries) == [WaitlistStatus.OFFERED] * 2 + [WaitlistStatus.WAITING]
     assert reload(entries[1]).offered_spot_id == stays[1].spot_id
@@ -200,7 +199,7 @@ def test_spots_are_offered_in_fifo_order_as_they_free_up(queue):
 
 def test_an_offer_holds_the_spot_with_a_reservation_nobody_else_can_take(queue, make_user, app):
     lot, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     entry = reload(entries[0])
 
     hold = db.session.get(Booking, entry.booking_id)
@@ -214,7 +213,7 @@ def test_an_offer_holds_the_spot_with_a_reservation_nobody_else_can_take(queue, 
 
 def test_one_freed_spot_is_offered_once_however_often_it_is_announced(queue):
     lot, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
 
     assert waitlist_offers.offer_next(lot.id, stays[0].spot_id) == []
     assert waitlist_offers.offer_next(lot.id) == []
@@ -260,7 +259,7 @@ def test_a_spot_goes_to_the_first_entry_whose_kind_fits(make_lot, make_user):
     ev_waiter = waitlist.join(make_user(), lot.id, "EVW1", "ev")
     any_waiter = waitlist.join(make_user(), lot.id, "ANY1")
 
-    bookings.release(car, car.user)
+    lifecycle.release(car, car.user)
 
     assert statuses([ev_waiter, any_waiter]) == [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
 
@@ -268,7 +267,7 @@ def test_a_spot_goes_to_the_first_entry_whose_kind_fits(make_lot, make_user):
 def test_the_offer_email_arrives_once(queue, mailbox):
     lot, stays, entries = queue
 
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     assert waitlist_upkeep.remail_offers() == 0  # already sent: not again
 
     (message,) = mailbox.to("waiter0@example.com")
@@ -288,7 +287,7 @@ def _plain(message):
 
 def test_an_offer_not_taken_in_time_expires_and_passes_to_the_next(queue, mailbox):
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     first = reload(entries[0])
     hold_id = first.booking_id
 
@@ -307,10 +306,10 @@ def test_an_offer_not_taken_in_time_expires_and_passes_to_the_next(queue, mailbo
 
 def test_the_minute_task_expires_offers(app, queue):
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     expires = reload(entries[0]).offer_expires_at
 
-    result = upkeep.waitlist_upkeep(now=expires + timedelta(seconds=1))
+    result = waitlist_upkeep.run(now=expires + timedelta(seconds=1))
 
     assert result["expired"] == 1
     assert statuses(entries)[:2] == [WaitlistStatus.EXPIRED, WaitlistStatus.OFFERED]
@@ -321,7 +320,7 @@ def test_the_minute_task_expires_offers(app, queue):
 def test_a_hold_is_never_marked_no_show(app, queue, monkeypatch):
     _, stays, entries = queue
     monkeypatch.setitem(app.config, "WAITLIST_OFFER_MINUTES", 120)
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     hold_id = reload(entries[0]).booking_id
 
     assert upkeep.expire_no_shows(now=utcnow() + timedelta(minutes=90)) == 0
@@ -331,7 +330,7 @@ def test_a_hold_is_never_marked_no_show(app, queue, monkeypatch):
 
 def test_accepting_turns_the_hold_into_an_active_open_stay(queue):
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     entry = reload(entries[0])
 
     stay = waitlist.accept(entry.id, entry.user)
@@ -341,13 +340,13 @@ def test_accepting_turns_the_hold_into_an_active_open_stay(queue):
     assert stay.checked_in_at is not None and stay.plate == "WAIT0"
     assert reload(entry).status == WaitlistStatus.ASSIGNED
     # The stay is a normal one: releasing it offers the spot to the next in line.
-    bookings.release(stay, entry.user)
+    lifecycle.release(stay, entry.user)
     assert statuses(entries)[1] == WaitlistStatus.OFFERED
 
 
 def test_an_expired_offer_cannot_be_accepted(queue):
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     entry = reload(entries[0])
     waitlist_upkeep.expire_offers(now=entry.offer_expires_at + timedelta(seconds=1))
 
@@ -357,7 +356,7 @@ def test_an_expired_offer_cannot_be_accepted(queue):
 
 def test_declining_passes_the_spot_on_and_leaves_the_queue(queue):
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
 
     waitlist.decline(entries[0].id, entries[0].user)
 
@@ -370,17 +369,17 @@ def test_declining_passes_the_spot_on_and_leaves_the_queue(queue):
 
 def test_cancelling_the_hold_on_the_bookings_page_counts_as_declining(queue):
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     hold = db.session.get(Booking, reload(entries[0]).booking_id)
 
-    bookings.cancel(hold, entries[0].user)
+    lifecycle.cancel(hold, entries[0].user)
 
     assert statuses(entries)[:2] == [WaitlistStatus.LEFT, WaitlistStatus.OFFERED]
 
 
 def test_nobody_else_can_accept_or_decline_an_offer(queue, make_user):
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
 
     with pytest.raises(NotFound):
         waitlist.accept(entries[0].id, entries[1].user)
@@ -393,7 +392,7 @@ def test_a_cancelled_reservation_and_a_no_show_free_spots_for_the_queue(make_lot
     start = utcnow() + timedelta(minutes=1)
     owner = make_user()
     kept = [
-        bookings.create_booking(
+        claims.create_booking(
             owner,
             BookingRequest(lot.id, plate, starts_at=start, ends_at=start + timedelta(days=2)),
         )
@@ -402,7 +401,7 @@ def test_a_cancelled_reservation_and_a_no_show_free_spots_for_the_queue(make_lot
     # The lot is full for parking now only once the reservations block the open future.
     entries = [waitlist.join(make_user(), lot.id, f"W{i}") for i in range(2)]
 
-    bookings.cancel(kept[0], owner)
+    lifecycle.cancel(kept[0], owner)
     assert statuses(entries) == [WaitlistStatus.OFFERED, WaitlistStatus.WAITING]
 
     grace = timedelta(minutes=60)
@@ -464,8 +463,8 @@ def test_api_join_errors(client, auth, make_lot, driver):
 
 def test_api_offer_accept_and_decline(client, auth, queue):
     lot, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
-    bookings.release(stays[1], stays[1].user)
+    lifecycle.release(stays[0], stays[0].user)
+    lifecycle.release(stays[1], stays[1].user)
     first, second = (auth.headers(f"waiter{i}@example.com") for i in range(2))
 
     offer = client.get(f"/api/v1/lots/{lot.id}/waitlist", headers=first).get_json()
@@ -511,7 +510,7 @@ def test_driver_joins_accepts_and_leaves_through_the_pages(client, auth, full_lo
     assert b"1st of 1" in joined.data and b"Leave the waitlist" in joined.data
     assert b"1st of 1" in client.get(f"/lots/{lot.id}").data
 
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     page = client.get("/waitlist")
     assert b"held for you" in page.data and b"Accept" in page.data and b"Decline" in page.data
 
@@ -563,7 +562,7 @@ def test_the_nav_links_to_the_waitlist_for_signed_in_drivers(client, auth, drive
 def offered(queue):
     """Free the first stay of the queue's lot: (first entry, now offered; its hold)."""
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     entry = reload(entries[0])
     return entry, db.session.get(Booking, entry.booking_id)
 
@@ -623,7 +622,7 @@ def test_an_operator_checks_in_a_vehicle_queued_at_the_gate_to_its_hold(
 ):
     lot, stays = full_lot
     entry = waitlist.join(None, lot.id, "GATE 1", vehicle_type="car")
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     hold_id = reload(entry).booking_id
 
     response = client.post(
@@ -645,7 +644,7 @@ def test_checking_in_to_a_hold_after_the_offer_ran_out_is_refused(queue):
     db.session.commit()
 
     with pytest.raises(WrongState) as exc:
-        bookings.check_in(hold, entry.user)
+        lifecycle.check_in(hold, entry.user)
 
     assert exc.value.code == "offer_expired"
     assert db.session.get(Booking, hold.id).status == BookingStatus.RESERVED
@@ -669,7 +668,7 @@ def test_a_hold_carries_the_drivers_vehicle_type(make_lot, make_user):
     own_vehicle(van_driver, "VAN1", "van")
     entry = waitlist.join(van_driver, lot.id, "VAN1")
 
-    bookings.release(stay, stay.user)
+    lifecycle.release(stay, stay.user)
 
     assert entry.vehicle_type == VehicleType.VAN
     hold = db.session.get(Booking, reload(entry).booking_id)
@@ -683,10 +682,10 @@ def test_a_van_queued_at_the_gate_is_never_offered_a_compact_spot(make_lot, make
     van = waitlist.join(None, lot.id, "VAN 1", vehicle_type="van")
     car = waitlist.join(make_user(), lot.id, "CAR1")
 
-    bookings.release(compact, compact.user)
+    lifecycle.release(compact, compact.user)
     assert statuses([van, car]) == [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
 
-    bookings.release(standard, standard.user)
+    lifecycle.release(standard, standard.user)
     van = reload(van)
     assert van.status == WaitlistStatus.OFFERED and van.offered_spot_id == standard.spot_id
     hold = db.session.get(Booking, van.booking_id)
@@ -712,7 +711,7 @@ def test_a_freed_motorcycle_spot_skips_the_cars_ahead_in_the_queue(make_lot, mak
     car = waitlist.join(make_user(), lot.id, "CAR1")
     bike = waitlist.join(None, lot.id, "MOTO1", vehicle_type="motorcycle")
 
-    bookings.release(bike_stay, bike_stay.user)
+    lifecycle.release(bike_stay, bike_stay.user)
 
     assert statuses([car, bike]) == [WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
 
@@ -727,7 +726,7 @@ def test_an_accessible_spot_goes_only_to_a_vehicle_with_a_permit(make_lot, make_
     own_vehicle(holder, "BLUE1", accessible=True)
     permit = waitlist.join(holder, lot.id, "BLUE1")
 
-    bookings.release(blue_stay, blue_stay.user)
+    lifecycle.release(blue_stay, blue_stay.user)
 
     assert permit.accessible is True
     assert statuses([car, gate_car, permit]) == [

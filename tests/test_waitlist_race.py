@@ -14,8 +14,8 @@ import requests
 from flask_jwt_extended import create_access_token
 from sqlalchemy import func, select
 
-from parkapp.booking import bookings
-from parkapp.booking.bookings import BookingRequest
+from parkapp.booking import claims, lifecycle
+from parkapp.booking.claims import BookingRequest
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
 from parkapp.waitlist import offers as waitlist_offers
@@ -73,7 +73,7 @@ def full_lot_with_queue(make_lot, make_user, spots, waiting):
     stays = []
     for i in range(spots):
         parker = make_user()
-        stays.append(bookings.create_booking(parker, BookingRequest(lot.id, f"PARK{i}")))
+        stays.append(claims.create_booking(parker, BookingRequest(lot.id, f"PARK{i}")))
     entries = [waitlist.join(make_user(), lot.id, f"WAIT{i}") for i in range(waiting)]
     return lot, stays, entries
 
@@ -148,7 +148,7 @@ def test_an_offer_expiring_while_another_spot_frees_never_double_holds(
 ):
     """The minute task expiring an offer races a release over HTTP: one claim per spot."""
     lot, stays, entries = full_lot_with_queue(make_lot, make_user, spots=2, waiting=4)
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     expired_at = db.session.get(WaitlistEntry, entries[0].id).offer_expires_at + timedelta(
         seconds=1
     )

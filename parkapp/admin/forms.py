@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from parkapp.booking.bookings import BookingFilter
+from parkapp.booking.queries import BookingFilter
 from parkapp.extensions import db
 from parkapp.lots.lots import lot_timezone
 from parkapp.lots.spots import MAX_BULK

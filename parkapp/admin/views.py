@@ -20,7 +20,7 @@ from parkapp.admin.forms import (
     show_domain_error,
 )
 from parkapp.analytics import dashboard as reports
-from parkapp.booking import bookings
+from parkapp.booking import queries
 from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
 from parkapp.lots import availability, lots, spots
@@ -290,7 +290,7 @@ def _set_active(user_id, active):
 def user_page(user, roles_form):
     """Render an account's admin page with its latest bookings."""
     recent = db.session.scalars(
-        bookings.filtered_query(bookings.BookingFilter(user_id=user.id)).limit(RECENT_BOOKINGS)
+        queries.filtered_query(queries.BookingFilter(user_id=user.id)).limit(RECENT_BOOKINGS)
     ).all()
     return render_template("admin/user.html", user=user, roles_form=roles_form, bookings=recent)
 
@@ -305,7 +305,7 @@ def booking_list():
     page = None
     if form.validate():
         page = db.paginate(
-            bookings.filtered_query(form.to_filter()), per_page=PER_PAGE, error_out=False
+            queries.filtered_query(form.to_filter()), per_page=PER_PAGE, error_out=False
         )
     return render_template("admin/bookings.html", form=form, page=page)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from parkapp.analytics.filters import day_bounds
 from parkapp.analytics.sql import epoch, grouped, is_postgresql
+from parkapp.core import hooks
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Lot, Payment, PaymentStatus
@@ -96,7 +97,9 @@ def _on_orm_execute(state):
         return
     table = getattr(state.statement, "table", None)
     tables = (Booking.__table__.name, Payment.__table__.name)
-    if getattr(table, "name", None) in tables and not state.execution_options.get(MARKED):
+    if getattr(table, "name", None) in tables and not state.execution_options.get(
+        hooks.ROWS_ANNOUNCED
+    ):
         mark_everything(state.session)  # a bulk statement whose rows we cannot name
 
 
@@ -112,6 +115,11 @@ def listen():
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "do_orm_execute", _on_orm_execute)
         event.listen(Session, "after_transaction_end", _forget_marks)
+    hooks.bulk_booking_change.connect(_on_bulk_booking_change, weak=False)
+
+
+def _on_bulk_booking_change(_sender, session, rows):
+    mark_instants(session, rows)
 
 
 def mark(session, spans):

@@ -25,7 +25,7 @@ from parkapp.api.common import (
 )
 from parkapp.api.lots import KINDS, spot_brief, spot_brief_out
 from parkapp.billing import refunds
-from parkapp.booking import bookings
+from parkapp.booking import claims, lifecycle, queries
 from parkapp.core.exceptions import Invalid, NotFound
 from parkapp.lots import lots
 from parkapp.models import Booking, BookingSource, BookingStatus, VehicleType
@@ -142,7 +142,7 @@ def quote_dict(quote):
 
 def booking_dict(booking):
     """A booking as the API shows it."""
-    booking = bookings.with_details(booking)
+    booking = queries.with_details(booking)
     return {
         "id": booking.id,
         "confirmation_code": booking.confirmation_code,
@@ -159,7 +159,7 @@ def booking_dict(booking):
         "released_at": iso(booking.released_at),
         "cancelled_at": iso(booking.cancelled_at),
         "created_at": iso(booking.created_at),
-        "quote": quote_dict(bookings.final_quote(booking)),
+        "quote": quote_dict(lifecycle.final_quote(booking)),
         "price": money(booking.price_cents, booking.currency),
         "discount_code": booking.discount.code if booking.discount else None,
     }
@@ -170,7 +170,7 @@ def _filter():
     status = request.args.get("status") or None
     if status is not None and status not in STATUSES:
         raise Invalid("status", f"Status must be one of: {', '.join(STATUSES)}.")
-    return bookings.BookingFilter(
+    return queries.BookingFilter(
         user_id=None if current_user.is_admin else current_user.id,
         lot_id=arg_int("lot_id", None, 1, MAX_ID),
         status=BookingStatus(status) if status else None,
@@ -193,7 +193,7 @@ class Quotes(Resource):
         starts_at = timestamp("starts_at", data["starts_at"], required=True)
         ends_at = timestamp("ends_at", data["ends_at"], required=True)
         vehicle_type = VehicleType(data["vehicle_type"]) if data.get("vehicle_type") else None
-        quote = bookings.quote_for(
+        quote = claims.quote_for(
             lot,
             starts_at,
             ends_at,
@@ -232,8 +232,8 @@ class BookingList(Resource):
     def get(self):
         """List bookings: your own, or everyone's for admins."""
         # Each item reads its vehicle type, lot and spot: load them in the same query.
-        query = bookings.filtered_query(_filter()).options(
-            joinedload(Booking.vehicle), *bookings.DETAILS
+        query = queries.filtered_query(_filter()).options(
+            joinedload(Booking.vehicle), *queries.DETAILS
         )
         return paginate(query, booking_dict)
 
@@ -247,7 +247,7 @@ class BookingList(Resource):
     def post(self):
         """Reserve [starts_at, ends_at), or park now (open-ended) without starts_at."""
         data = json_body()
-        request_ = bookings.BookingRequest(
+        request_ = claims.BookingRequest(
             lot_id=data["lot_id"],
             plate=data["vehicle_plate"],
             spot_id=data.get("spot_id"),
@@ -257,7 +257,7 @@ class BookingList(Resource):
             source=BookingSource.API,
             discount_code=data.get("discount_code"),
         )
-        return booking_dict(bookings.create_booking(current_user, request_)), 201
+        return booking_dict(claims.create_booking(current_user, request_)), 201
 
 
 @ns.route(f"/bookings/<{ID}:booking_id>")
@@ -269,7 +269,7 @@ class BookingItem(Resource):
     @jwt_required()
     def get(self, booking_id):
         """One booking (yours, or any for staff)."""
-        return booking_dict(bookings.get_booking(booking_id, current_user))
+        return booking_dict(queries.get_booking(booking_id, current_user))
 
 
 @ns.route("/bookings/by-code/<string:code>")
@@ -283,7 +283,7 @@ class BookingByCode(Resource):
         """Find a booking by its confirmation code (owner, operator, admin)."""
         if not CODE.match(code):
             raise NotFound("No booking with that code.")
-        return booking_dict(bookings.get_by_code(code, current_user))
+        return booking_dict(queries.get_by_code(code, current_user))
 
 
 @ns.route(f"/bookings/<{ID}:booking_id>/check-in")
@@ -296,8 +296,8 @@ class BookingCheckIn(Resource):
     @jwt_required()
     def post(self, booking_id):
         """Check in a reservation: reserved -> active (owner, operator)."""
-        booking = bookings.get_booking(booking_id, current_user)
-        return booking_dict(bookings.check_in(booking, current_user))
+        booking = queries.get_booking(booking_id, current_user)
+        return booking_dict(lifecycle.check_in(booking, current_user))
 
 
 @ns.route(f"/bookings/<{ID}:booking_id>/release")
@@ -310,8 +310,8 @@ class BookingRelease(Resource):
     @jwt_required()
     def post(self, booking_id):
         """End a stay now and fix its final price: active -> completed (owner, operator)."""
-        booking = bookings.get_booking(booking_id, current_user)
-        return booking_dict(bookings.release(booking, current_user))
+        booking = queries.get_booking(booking_id, current_user)
+        return booking_dict(lifecycle.release(booking, current_user))
 
 
 @ns.route(f"/bookings/<{ID}:booking_id>/cancel")
@@ -325,6 +325,6 @@ class BookingCancel(Resource):
     @jwt_required()
     def post(self, booking_id):
         """Cancel an upcoming reservation, refunding by the lot's policy (owner, admin)."""
-        booking = bookings.cancel(bookings.get_booking(booking_id, current_user), current_user)
+        booking = lifecycle.cancel(queries.get_booking(booking_id, current_user), current_user)
         refunded = refunds.cancellation_refund_cents(booking)
         return {**booking_dict(booking), "refund": money(refunded, booking.currency)}

@@ -23,7 +23,7 @@ from parkapp.api.common import (
 )
 from parkapp.api.lots import KINDS
 from parkapp.billing import discounts
-from parkapp.booking import bookings
+from parkapp.booking import claims, queries
 from parkapp.core.exceptions import Invalid
 from parkapp.lots import lots
 from parkapp.models import DiscountKind, VehicleType, utcnow
@@ -276,9 +276,9 @@ def _for_stay(data, user):
     vehicle_type = VehicleType(data["vehicle_type"]) if data.get("vehicle_type") else None
     discount = discounts.check(data["code"], user=user, lot=lot)
     if starts_at is None and ends_at is None:  # no stay given: the first hour from now
-        kind = bookings.parse_kind(data.get("spot_kind"))
+        kind = claims.parse_kind(data.get("spot_kind"))
         return discount, pricing.quote(lot, kind, vehicle_type, utcnow(), None, discount=discount)
-    quote = bookings.quote_for(
+    quote = claims.quote_for(
         lot, starts_at, ends_at, data.get("spot_kind"), vehicle_type, discount.code, user
     )
     return discount, quote
@@ -287,5 +287,5 @@ def _for_stay(data, user):
 def _for_booking(data, user):
     if user is None:
         raise Unauthorized("Log in to check a code against a booking.")
-    booking = bookings.get_booking(data["booking_id"], user)
+    booking = queries.get_booking(data["booking_id"], user)
     return discounts.preview_on_booking(booking, data["code"])

@@ -24,7 +24,7 @@ from parkapp.api.common import (
     query_params,
     roles_required,
 )
-from parkapp.booking import bookings
+from parkapp.booking import queries
 from parkapp.core.exceptions import Invalid
 from parkapp.ev import charging as ev
 from parkapp.ev import stations as ev_stations
@@ -255,7 +255,7 @@ class SessionList(Resource):
     def post(self):
         """Start charging a checked-in stay at the charger on its spot (gate staff, charger)."""
         data = json_body()
-        booking = bookings.get_booking(data["booking_id"], current_user)
+        booking = queries.get_booking(data["booking_id"], current_user)
         station = ev_stations.get(data["station_id"])
         return session_dict(ev.start(booking, station, data["start_wh"], current_user)), 201
 

@@ -22,7 +22,7 @@ from parkapp.api.common import (
     timestamp,
 )
 from parkapp.api.rates import published_rates, rate_out
-from parkapp.booking.bookings import parse_kind
+from parkapp.booking.claims import parse_kind
 from parkapp.core.exceptions import Forbidden, Invalid
 from parkapp.lots import availability, lots, spots
 from parkapp.models import SpotKind, SpotStatus, utcnow

@@ -26,7 +26,7 @@ from parkapp.api.common import (
     query_params,
 )
 from parkapp.billing import discounts, payments, receipts, stripe_checkout
-from parkapp.booking import bookings
+from parkapp.booking import queries
 from parkapp.core.exceptions import Forbidden
 from parkapp.models import PaymentMethod, PaymentStatus
 from parkapp.user.payments import checkout_return_urls
@@ -164,7 +164,7 @@ class PaymentList(Resource):
     def post(self):
         """Pay exactly the amount due on a booking, once per Idempotency-Key."""
         data = json_body()
-        booking = bookings.get_booking(data["booking_id"], current_user)
+        booking = queries.get_booking(data["booking_id"], current_user)
         method = PaymentMethod(data["method"])
         key = payments.check_key(request.headers.get("Idempotency-Key") or payments.new_key())
         if method == PaymentMethod.ONLINE:

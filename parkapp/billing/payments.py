@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from parkapp.billing import bills as billing
 from parkapp.billing import refunds, stripe_checkout
+from parkapp.core.codes import new_code
 from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
@@ -174,9 +175,7 @@ def _replay(key, booking):
 
 def new_receipt_number(now):
     """A receipt number people can read out: R-20261123-7KQ2MX."""
-    from parkapp.booking.bookings import CODE_ALPHABET
-
-    tail = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+    tail = new_code(6)
     return f"R-{now:%Y%m%d}-{tail}"
 
 

@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, sessio
 from flask_security import auth_required, current_user, roles_accepted
 from sqlalchemy import select
 
-from parkapp.booking import bookings
+from parkapp.booking import lifecycle, queries
 from parkapp.check.forms import (
     EntryForm,
     ExitForm,
@@ -79,7 +79,7 @@ def _booth_lot():
 
 def _stay(booking_id, lot):
     """A stay at the booth's car park, or 404."""
-    booking = bookings.get_booking(booking_id, current_user)
+    booking = queries.get_booking(booking_id, current_user)
     if lot is None or booking.lot_id != lot.id:
         raise NotFound("No such stay at this car park.")
     return booking
@@ -323,5 +323,5 @@ def gate_exit_done(booking_id):
         lot=lot,
         booking=booking,
         bill=gate.fee(booking),
-        quote=bookings.final_quote(booking),
+        quote=lifecycle.final_quote(booking),
     )

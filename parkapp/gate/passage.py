@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from parkapp.accounts.vehicles import normalise_plate, parse_vehicle_type
 from parkapp.billing import bills as billing
 from parkapp.billing import payments
-from parkapp.booking import bookings
+from parkapp.booking import claims, lifecycle
+from parkapp.core import codes
 from parkapp.core.exceptions import Conflict, Invalid, LotFull, NotFound, WrongState
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
@@ -37,7 +38,7 @@ from parkapp.waitlist import queue as waitlist
 
 TICKET_PREFIX = "T-"
 TICKET_LENGTH = 12  # 12 symbols of a 32-letter alphabet: 60 bits
-TICKET = re.compile(rf"^{TICKET_PREFIX}[{bookings.CODE_ALPHABET}]{{{TICKET_LENGTH}}}$")
+TICKET = re.compile(rf"^{TICKET_PREFIX}[{codes.CODE_ALPHABET}]{{{TICKET_LENGTH}}}$")
 GATE_NAME_MAX = 60
 
 
@@ -49,7 +50,7 @@ class PaymentRequired(Conflict):
 
 def new_ticket():
     """An unguessable ticket number people can read out: T-7KQ2MX4PZ9HD."""
-    body = "".join(secrets.choice(bookings.CODE_ALPHABET) for _ in range(TICKET_LENGTH))
+    body = "".join(secrets.choice(codes.CODE_ALPHABET) for _ in range(TICKET_LENGTH))
     return TICKET_PREFIX + body
 
 
@@ -159,14 +160,14 @@ def reservation_for_now(lot, plate, now):
 def _check_in(reservation, operator, gate):
     """Check a reservation (or a waitlist offer's hold) in and give it a ticket."""
     stamp = {"ticket_number": reservation.ticket_number or new_ticket(), "entry_gate": gate}
-    return bookings.check_in(reservation, operator, stamp)
+    return lifecycle.check_in(reservation, operator, stamp)
 
 
 def _admit(lot, plate, details, gate, now):
     vehicle_type, is_ev, accessible = details
     kinds = availability.fitting_kinds(vehicle_type, is_ev, accessible)
     with write_transaction() as session:
-        bookings.check_plate_free(plate, now, None, BookingStatus.ACTIVE)
+        claims.check_plate_free(plate, now, None, BookingStatus.ACTIVE)
         adjust = demand.adjustment(lot, now)  # kept for the stay, as for a booking
         booking = Booking(
             lot_id=lot.id,
@@ -177,7 +178,7 @@ def _admit(lot, plate, details, gate, now):
             status=BookingStatus.ACTIVE,
             starts_at=now,
             checked_in_at=now,
-            confirmation_code=bookings.new_code(),
+            confirmation_code=codes.new_code(),
             ticket_number=new_ticket(),
             currency=lot.currency,
             entry_gate=gate,
@@ -189,7 +190,7 @@ def _admit(lot, plate, details, gate, now):
             booking.membership_id, booking.user_id = membership.id, membership.user_id
             booking.vehicle_id = vehicle.id
         try:
-            bookings.insert_on_any_spot(session, booking, lot, kinds, now, None)
+            claims.insert_on_any_spot(session, booking, lot, kinds, now, None)
         except LotFull:
             raise LotFull(
                 f"{lot.name} is full: no free spot fits this {_describe(details)}. "
@@ -260,7 +261,7 @@ def leave(booking, *, operator, gate=None, now=None):
             f"{due} is due: take payment before the exit.",
             errors={"amount_cents": [f"{due} ({bill.due_cents} cents) is due."]},
         )
-    return bookings.release(booking, operator, {"exit_gate": gate})
+    return lifecycle.release(booking, operator, {"exit_gate": gate})
 
 
 def pay_and_leave(booking, *, method, amount_cents, idempotency_key, operator, gate=None):

@@ -3,8 +3,10 @@
 from celery import shared_task
 
 from parkapp.analytics import rollups as analytics_rollups
+from parkapp.booking import upkeep
+from parkapp.exports import monthly
 from parkapp.memberships import renewals
-from parkapp.tasks import upkeep_jobs as upkeep
+from parkapp.waitlist import upkeep as waitlist_upkeep_jobs
 
 SMTP_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "max_retries": 5}
 
@@ -18,7 +20,7 @@ def expire_no_shows():
 @shared_task(**SMTP_RETRY)
 def waitlist_upkeep():
     """Expire untaken waitlist offers and pass their spots on."""
-    return upkeep.waitlist_upkeep()
+    return waitlist_upkeep_jobs.run()
 
 
 @shared_task(**SMTP_RETRY)
@@ -36,7 +38,7 @@ def remind_inactive():
 @shared_task
 def monthly_reports():
     """Queue last month's activity PDFs."""
-    return upkeep.schedule_monthly_reports()
+    return monthly.schedule_monthly_reports()
 
 
 @shared_task(**SMTP_RETRY)

@@ -25,7 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from parkapp.booking.bookings import BookingRequest
+from parkapp.booking.claims import BookingRequest
 from parkapp.lots.lots import lot_timezone
 from parkapp.models import SpotKind, VehicleType
 

@@ -18,7 +18,7 @@ from wtforms.widgets import HiddenInput
 
 from parkapp.billing import bills as billing
 from parkapp.billing import payments, receipts, refunds, stripe_checkout
-from parkapp.booking import bookings
+from parkapp.booking import queries
 from parkapp.core.exceptions import Conflict, DomainError, NotFound
 from parkapp.models import PaymentStatus
 from parkapp.pricing.quoting import money
@@ -72,7 +72,7 @@ def _payment_helpers():
 
 
 def _own_booking(booking_id):
-    booking = bookings.get_booking(booking_id, current_user)
+    booking = queries.get_booking(booking_id, current_user)
     if not booking.is_owner(current_user):
         raise NotFound("No such booking.")
     return booking

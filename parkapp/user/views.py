@@ -12,7 +12,7 @@ from flask_security import auth_required, current_user
 
 from parkapp.accounts import vehicles as vehicle_service
 from parkapp.billing import refunds
-from parkapp.booking import bookings
+from parkapp.booking import claims, lifecycle, queries
 from parkapp.core.exceptions import DomainError
 from parkapp.lots import availability, live, lots
 from parkapp.models import SpotStatus, utcnow
@@ -101,7 +101,7 @@ def book(lot_id):
     if form.get_quote.data:
         return _quote(lot, form)
     try:
-        booking = bookings.create_booking(current_user, form.booking_request(lot.id))
+        booking = claims.create_booking(current_user, form.booking_request(lot.id))
     except DomainError as exc:
         return _render_lot(lot, form, status=_show_error(form, exc))
     flash(
@@ -114,7 +114,7 @@ def book(lot_id):
 def _quote(lot, form):
     """Price the stay the form describes without booking anything."""
     try:
-        quote = bookings.quote_for(
+        quote = claims.quote_for(
             lot,
             form.starts_at,
             form.ends_at,
@@ -183,7 +183,7 @@ def my_bookings():
     """The driver's bookings: upcoming, active and past."""
     return render_template(
         "user/bookings.html",
-        groups=bookings.bookings_of(current_user),
+        groups=queries.bookings_of(current_user),
         all_past=request.args.get("past") == "all",
         past_limit=PAST_SHOWN,
     )
@@ -193,9 +193,9 @@ def my_bookings():
 @auth_required("session")
 def booking_detail(booking_id):
     """One booking with its confirmation code and itemised price."""
-    booking = bookings.get_booking(booking_id, current_user)
+    booking = queries.get_booking(booking_id, current_user)
     return render_template(
-        "user/booking_detail.html", booking=booking, quote=bookings.final_quote(booking)
+        "user/booking_detail.html", booking=booking, quote=lifecycle.final_quote(booking)
     )
 
 
@@ -205,7 +205,7 @@ def check_in(booking_id):
     """Start a reserved stay."""
     return _act(
         booking_id,
-        bookings.check_in,
+        lifecycle.check_in,
         lambda b: f"Checked in. Spot {b.spot.label} is yours; release it when you leave.",
     )
 
@@ -216,7 +216,7 @@ def release(booking_id):
     """End an active stay and show the final price."""
     return _act(
         booking_id,
-        bookings.release,
+        lifecycle.release,
         lambda b: f"Spot {b.spot.label} released. Final price: {money(b.price_cents, b.currency)}.",
     )
 
@@ -225,7 +225,7 @@ def release(booking_id):
 @auth_required("session")
 def cancel(booking_id):
     """Cancel an upcoming reservation."""
-    return _act(booking_id, bookings.cancel, _cancelled)
+    return _act(booking_id, lifecycle.cancel, _cancelled)
 
 
 def _cancelled(booking):
@@ -236,7 +236,7 @@ def _cancelled(booking):
 
 def _act(booking_id, action, done):
     """Load (404 if not theirs), act, flash the outcome and go back where the driver was."""
-    booking = bookings.get_booking(booking_id, current_user)
+    booking = queries.get_booking(booking_id, current_user)
     try:
         action(booking, current_user)
     except DomainError as exc:

@@ -14,7 +14,8 @@ from flask import current_app, url_for
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from parkapp.booking import bookings
+from parkapp.booking import claims
+from parkapp.core import codes
 from parkapp.core import mail as mailer
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
@@ -117,7 +118,7 @@ def _hold_for_next(session, spot, now):
             return None
         clash = session.scalar(
             select(Booking.id).where(
-                bookings.plate_clash(entry.plate, now, expires, BookingStatus.RESERVED)
+                claims.plate_clash(entry.plate, now, expires, BookingStatus.RESERVED)
             )
         )
         if clash is not None:  # the vehicle is booked then: it keeps its place for later
@@ -129,7 +130,7 @@ def _hold_for_next(session, spot, now):
                 session.add(hold)
                 session.flush()
         except IntegrityError as exc:
-            if constraint_name(exc) in bookings.PLATE_CONSTRAINTS:
+            if constraint_name(exc) in claims.PLATE_CONSTRAINTS:
                 skipped.append(entry.id)
                 continue
             return None  # the spot was just taken: nothing to offer
@@ -160,7 +161,7 @@ def _hold_booking(entry, spot, now, expires):
         starts_at=now,
         ends_at=expires,
         booked_ends_at=expires,
-        confirmation_code=bookings.new_code(),
+        confirmation_code=codes.new_code(),
         currency=spot.lot.currency,
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from parkapp.accounts.vehicles import normalise_plate, parse_vehicle_type, vehicle_for_plate
 from parkapp.billing import bills as billing
-from parkapp.booking import bookings
+from parkapp.booking import claims
 from parkapp.core.exceptions import Conflict, NotFound, SpotUnavailable, VehicleBusy, WrongState
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
@@ -65,7 +65,7 @@ def join(user, lot_id, plate, spot_kind=None, *, vehicle_type=None, is_ev=False,
     """
     lot = lots.get_lot(lot_id)
     plate = normalise_plate(plate, field="vehicle_plate")
-    kind = bookings.parse_kind(spot_kind)
+    kind = claims.parse_kind(spot_kind)
     vehicle = {
         "vehicle_type": parse_vehicle_type(vehicle_type) if vehicle_type else None,
         "is_ev": bool(is_ev),
@@ -352,7 +352,7 @@ def start_stay(session, hold, now):
     )
     if session.scalar(
         select(Booking.id)
-        .where(bookings.plate_clash(hold.plate, now, until, BookingStatus.ACTIVE, hold.id))
+        .where(claims.plate_clash(hold.plate, now, until, BookingStatus.ACTIVE, hold.id))
         .limit(1)
     ):
         raise VehicleBusy(
@@ -367,6 +367,6 @@ def start_stay(session, hold, now):
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        if waitlist_offers.constraint_name(exc) in bookings.PLATE_CONSTRAINTS:
+        if waitlist_offers.constraint_name(exc) in claims.PLATE_CONSTRAINTS:
             raise VehicleBusy(f"Vehicle {hold.plate} is parked elsewhere.") from None
         raise SpotUnavailable("This spot was just taken; please try again.") from None

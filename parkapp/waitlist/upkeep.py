@@ -1,6 +1,6 @@
 """The waitlist's minute task: expire untaken offers, offer missed spots, re-send offer mail.
 
-Everything here runs from the beat (parkapp.tasks.upkeep_jobs); the queue itself, offers and
+Everything here runs from the beat (parkapp.tasks.upkeep); the queue itself, offers and
 accepting live in parkapp.waitlist.queue and waitlist_offers.
 """
 

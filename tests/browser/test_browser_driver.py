@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import expect
 
 from parkapp.accounts import vehicles as vehicle_service
-from parkapp.booking.bookings import BookingRequest, create_booking, release
+from parkapp.booking.claims import BookingRequest, create_booking
+from parkapp.booking.lifecycle import release
 from parkapp.models import Booking, BookingStatus, Lot, Spot, Vehicle, utcnow
 from parkapp.pricing.quoting import money
 from tests.browser_fixtures import (

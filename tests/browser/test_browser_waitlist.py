@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from parkapp.booking.bookings import BookingRequest, create_booking
+from parkapp.booking.claims import BookingRequest, create_booking
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, OutboxMail, WaitlistEntry, WaitlistStatus
 from tests.browser_fixtures import flash, log_in

@@ -1,24 +1,19 @@
-"""Booking: reserve or park now, check in, release, cancel, never double-booked.
+"""Making a booking: the interval rules, the price quoted, and the claim on a spot.
 
-The database guarantees the invariant. On PostgreSQL two exclusion constraints (one per
-spot, one per plate) reject overlapping holding bookings, and "any free spot" locks
-candidate spot rows with SKIP LOCKED so concurrent bookers spread out. On SQLite the
-whole check-and-insert runs under the database's single write lock.
+The database decides who gets a spot: exclusion constraints on PostgreSQL (one claim per
+spot and interval, one per vehicle), a single write transaction on SQLite.
 """
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, inspect, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from parkapp.accounts.vehicles import normalise_plate, vehicle_for_plate
-from parkapp.billing import bills as billing
-from parkapp.billing import discounts, refunds
+from parkapp.billing import discounts
+from parkapp.core.codes import new_code
 from parkapp.core.exceptions import (
     Invalid,
     LotFull,
@@ -32,26 +27,26 @@ from parkapp.extensions import db
 from parkapp.lots import availability, lots
 from parkapp.memberships import usage as membership_usage
 from parkapp.models import (
-    HOLDING,
     Booking,
     BookingSource,
     BookingStatus,
-    Level,
-    Lot,
     Spot,
     SpotKind,
     SpotStatus,
-    Zone,
     utcnow,
 )
 from parkapp.pricing import demand
 from parkapp.pricing import quoting as pricing
-from parkapp.waitlist import queue as waitlist
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 PAST_TOLERANCE = timedelta(minutes=1)
+
+
 MAX_SPOT_ATTEMPTS = 20
+
+
 SPOT_CONSTRAINT = "bookings_no_overlap"
+
+
 # One vehicle: no two overlapping active stays, no two overlapping reservations.
 PLATE_CONSTRAINTS = {"bookings_plate_active_no_overlap", "bookings_plate_reserved_no_overlap"}
 
@@ -68,11 +63,6 @@ class BookingRequest:
     spot_kind: str | None = None
     source: BookingSource = BookingSource.WEB
     discount_code: str | None = None
-
-
-def new_code(length=10):
-    """An unguessable booking confirmation code."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
 def check_interval(lot, starts_at, ends_at, now):
@@ -334,226 +324,3 @@ def _stamp_start(booking):
     stamp = utcnow()
     if booking.ends_at is None or stamp < booking.ends_at:
         booking.starts_at = booking.checked_in_at = stamp
-
-
-# What a booking's view reads besides the booking: its lot and its spot's level and zone.
-# For lists (read-only): loader options stay with the objects and would put these joins
-# into a later `refresh(..., with_for_update=True)`, which PostgreSQL refuses.
-DETAILS = (
-    joinedload(Booking.lot),
-    joinedload(Booking.spot).joinedload(Spot.level),
-    joinedload(Booking.spot).joinedload(Spot.zone),
-)
-
-
-def with_details(booking):
-    """The booking with its lot and spot (level, zone) at hand: one query, not four loads.
-
-    The rows are loaded as entities of their own and set as the loaded relationships, so no
-    loader options stay with the booking.
-    """
-    loaded = inspect(booking).dict
-    if "lot" in loaded and "spot" in loaded:
-        return booking
-    (booking_id,) = inspect(booking).identity  # booking.id would reload an expired booking
-    row = db.session.execute(
-        select(Booking, Lot, Spot, Level, Zone)
-        .join(Lot, Lot.id == Booking.lot_id)
-        .join(Spot, Spot.id == Booking.spot_id)
-        .outerjoin(Level, Level.id == Spot.level_id)
-        .outerjoin(Zone, Zone.id == Spot.zone_id)
-        .where(Booking.id == booking_id)
-        .execution_options(populate_existing=True)
-    ).one()
-    set_committed_value(row.Booking, "lot", row.Lot)
-    set_committed_value(row.Booking, "spot", row.Spot)
-    set_committed_value(row.Spot, "level", row.Level)
-    set_committed_value(row.Spot, "zone", row.Zone)
-    return row.Booking
-
-
-def get_booking(booking_id, user):
-    """A booking the user may see, or NotFound (other people's bookings too)."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or not booking.can_view(user):
-        raise NotFound("No such booking.")
-    return booking
-
-
-def get_by_code(code, user):
-    """A booking by confirmation code, for its owner or gate staff."""
-    booking = db.session.scalar(
-        select(Booking).filter_by(confirmation_code=(code or "").strip().upper())
-    )
-    if booking is None or not booking.can_view(user):
-        raise NotFound("No booking with that code.")
-    return booking
-
-
-def check_in(booking, user, stamp=None):
-    """Reserved -> active, from a little before the start until the end.
-
-    A waitlist offer's hold is checked in by accepting the offer: an open stay from now.
-    `stamp`: attributes set in the same transaction (the gate's ticket and entry gate).
-    """
-    if not booking.can_check_in(user):
-        raise NotFound("No such booking.")
-    stay = waitlist.check_in_hold(booking, stamp)
-    if stay is not None:
-        return stay
-    now = utcnow()
-    with write_transaction() as session:
-        session.refresh(booking, with_for_update=True)
-        if booking.status != BookingStatus.RESERVED:
-            raise WrongState(
-                f"This booking is {booking.status.value}; only a reservation can be checked in."
-            )
-        early = timedelta(minutes=current_app.config["CHECK_IN_EARLY_MINUTES"])
-        if now < booking.starts_at - early:
-            raise WrongState(
-                f"Check-in opens {int(early.total_seconds() // 60)} minutes before the start.",
-                code="too_early",
-            )
-        if booking.ends_at is not None and now >= booking.ends_at:
-            raise WrongState("This reservation has already ended.", code="reservation_over")
-        start = min(now, booking.starts_at)
-        check_plate_free(booking.plate, start, booking.ends_at, BookingStatus.ACTIVE, booking.id)
-        if now < booking.starts_at:
-            _move_start(session, booking, now)
-        booking.status = BookingStatus.ACTIVE
-        booking.checked_in_at = now
-        _apply(booking, stamp)
-    return booking
-
-
-def _apply(booking, stamp):
-    for name, value in (stamp or {}).items():
-        setattr(booking, name, value)
-
-
-def _move_start(session, booking, now):
-    """An early check-in claims the spot from now, if neither spot nor vehicle is held until then."""
-    others = (Booking.id != booking.id, availability.overlaps(now, booking.starts_at))
-    if session.scalar(
-        select(Booking.id).where(Booking.spot_id == booking.spot_id, *others).limit(1)
-    ):
-        raise SpotUnavailable("Your spot is still taken until your reservation starts.")
-    booking.starts_at = now
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-        if constraint in PLATE_CONSTRAINTS:
-            raise VehicleBusy(
-                f"Vehicle {booking.plate} still has a booking until your reservation starts."
-            ) from None
-        raise SpotUnavailable("Your spot is still taken until your reservation starts.") from None
-
-
-def release(booking, user, stamp=None):
-    """Active -> completed: end the stay now, free the spot, and fix the final price.
-
-    `stamp`: attributes set in the same transaction (the gate's exit gate).
-    """
-    if not booking.can_release(user):
-        raise NotFound("No such booking.")
-    now = utcnow()
-    with write_transaction() as session:
-        session.refresh(booking, with_for_update=True)
-        if booking.status in (
-            BookingStatus.COMPLETED,
-            BookingStatus.CANCELLED,
-            BookingStatus.NO_SHOW,
-        ):
-            raise WrongState(
-                f"This booking is already {booking.status.value}.", code="already_released"
-            )
-        if booking.status != BookingStatus.ACTIVE:
-            raise WrongState("Check in before releasing this reservation.", code="not_checked_in")
-        booking.status = BookingStatus.COMPLETED
-        booking.released_at = now
-        if booking.ends_at is None or now < booking.ends_at:
-            # Never a second later than now: the spot is free from now, for the next stay.
-            booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
-        with session.no_autoflush:  # one UPDATE with the status, not a flush before pricing
-            booking.released_quote = billing.bill(booking, now).quote
-        booking.price_cents = booking.released_quote.total_cents
-        _apply(booking, stamp)
-        held = (booking.id, booking.lot_id, booking.spot_id)
-    waitlist.spot_freed(*held)  # after commit: the freed spot goes to the queue
-    return booking
-
-
-def cancel(booking, user):
-    """Reserved -> cancelled, freeing the spot; paid money back by the lot's refund policy."""
-    if not booking.can_cancel(user):
-        raise NotFound("No such booking.")
-    with write_transaction() as session:
-        session.refresh(booking, with_for_update=True)
-        if booking.status != BookingStatus.RESERVED:
-            raise WrongState(
-                f"This booking is {booking.status.value}; only an upcoming reservation "
-                "can be cancelled."
-            )
-        booking.status = BookingStatus.CANCELLED
-        booking.cancelled_at = utcnow()
-        refunds.settle_cancelled(session, booking, booking.cancelled_at)
-        discounts.release(session, booking)  # the code's use is given back
-        held = (booking.id, booking.lot_id, booking.spot_id)
-    waitlist.spot_freed(*held)
-    return booking
-
-
-def final_quote(booking):
-    """The itemised price of a booking: final once released, else as booked."""
-    if booking.released_at is not None:
-        if booking.released_quote is not None:  # priced by release in this request
-            return booking.released_quote
-        return billing.price(booking, billing.billed_until(booking, booking.released_at))
-    return billing.price(booking, booking.booked_ends_at)
-
-
-def bookings_of(user):
-    """The user's bookings split into upcoming, active and past, newest past first."""
-    rows = db.session.scalars(
-        select(Booking)
-        .where(Booking.user_id == user.id)
-        .order_by(Booking.starts_at.desc())
-        .options(db.joinedload(Booking.lot), db.joinedload(Booking.spot))
-    ).all()
-    upcoming = sorted(
-        (b for b in rows if b.status == BookingStatus.RESERVED), key=lambda b: b.starts_at
-    )
-    active = [b for b in rows if b.status == BookingStatus.ACTIVE]
-    past = [b for b in rows if b.status not in HOLDING]
-    return {"upcoming": upcoming, "active": active, "past": past}
-
-
-@dataclass
-class BookingFilter:
-    """Filters for booking lists (admin: all users; others: their own)."""
-
-    user_id: int | None = None
-    lot_id: int | None = None
-    status: BookingStatus | None = None
-    date_from: datetime | None = None
-    date_to: datetime | None = None
-
-
-def filtered_query(flt):
-    """A select of bookings matching a filter, newest first."""
-    query = select(Booking).order_by(Booking.starts_at.desc(), Booking.id.desc())
-    if flt.user_id is not None:
-        query = query.where(Booking.user_id == flt.user_id)
-    if flt.lot_id is not None:
-        query = query.where(Booking.lot_id == flt.lot_id)
-    if flt.status is not None:
-        query = query.where(Booking.status == flt.status)
-    if flt.date_from is not None:
-        query = query.where(Booking.starts_at >= flt.date_from)
-    if flt.date_to is not None:
-        query = query.where(Booking.starts_at < flt.date_to)
-    return query.options(
-        db.joinedload(Booking.lot), db.joinedload(Booking.spot), db.joinedload(Booking.user)
-    )

@@ -1,29 +1,23 @@
-"""Scheduled upkeep: no-shows, waitlist offers, reminders, and the monthly reports."""
+"""Booking upkeep run by the beat: no-shows, and reminders before and after parking."""
 
 from datetime import UTC, timedelta
 
 from flask import current_app
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
-from parkapp.analytics import rollups as analytics_rollups
+from parkapp.core import hooks
 from parkapp.core import mail as mailer
-from parkapp.exports import booking_csv as csv_export
-from parkapp.exports import jobs as exports
 from parkapp.extensions import db
 from parkapp.models import (
     USER,
     Booking,
     BookingStatus,
-    ExportJob,
-    JobKind,
     Role,
     User,
     WaitlistEntry,
     WaitlistStatus,
     utcnow,
 )
-from parkapp.waitlist import upkeep as waitlist_minute
 
 
 def expire_no_shows(now=None):
@@ -42,11 +36,13 @@ def expire_no_shows(now=None):
         )
         .values(status=BookingStatus.NO_SHOW)
         .returning(Booking.lot_id, Booking.spot_id, Booking.starts_at)
-        .execution_options(**{analytics_rollups.MARKED: True})
+        .execution_options(**{hooks.ROWS_ANNOUNCED: True})
     ).all()
-    analytics_rollups.mark_instants(db.session, [(row.lot_id, row.starts_at) for row in freed])
+    hooks.bulk_booking_change.send(
+        None, session=db.session, rows=[(row.lot_id, row.starts_at) for row in freed]
+    )
     db.session.commit()
-    waitlist_minute.spots_freed([(row.lot_id, row.spot_id) for row in freed])
+    hooks.spots_freed.send(None, freed=[(None, row.lot_id, row.spot_id) for row in freed])
     return len(freed)
 
 
@@ -116,40 +112,3 @@ def remind_inactive(now=None):
         )
         sent += mailer.send_once(user.id, "inactivity", key, message)
     return sent
-
-
-def schedule_monthly_reports(today=None):
-    """Queue last month's activity PDF for every driver who parked in it (once each)."""
-    month = exports.previous_month(today)
-    start, end = csv_export.month_bounds(month)
-    user_ids = db.session.scalars(
-        select(Booking.user_id)
-        .where(
-            Booking.user_id.is_not(None),
-            Booking.starts_at >= start,
-            Booking.starts_at < end,
-            Booking.status != BookingStatus.CANCELLED,
-        )
-        .group_by(Booking.user_id)
-    ).all()
-    queued = 0
-    for user_id in user_ids:
-        key = f"monthly:{user_id}:{month}"
-        if db.session.scalar(select(func.count(ExportJob.id)).where(ExportJob.dedupe_key == key)):
-            continue
-        try:
-            exports.request_export(
-                db.session.get(User, user_id),
-                JobKind.ACTIVITY_PDF,
-                {"month": month},
-                dedupe_key=key,
-            )
-            queued += 1
-        except IntegrityError:  # another beat run queued it first
-            db.session.rollback()
-    return queued
-
-
-def waitlist_upkeep(now=None):
-    """Expire untaken waitlist offers, offer free spots to the queue, re-send unsent offers."""
-    return waitlist_minute.run(now)

@@ -1,0 +1,34 @@
+"""Hooks a lower domain fires and a higher one subscribes to, so imports point one way.
+
+Each hook is a blinker signal. Booking fires `spots_freed` after a commit that stopped
+bookings holding their spots; the waitlist subscribes and offers the spots. Booking asks
+`hold_check_in` before checking a reservation in; the waitlist answers for the holds of its
+offers. Subscribers connect in the app factory (`parkapp.register_hooks`).
+"""
+
+from blinker import Namespace
+
+_hooks = Namespace()
+
+spots_freed = _hooks.signal("spots-freed")
+"""Sent after commit with `freed=[(booking_id, lot_id, spot_id), ...]`."""
+
+hold_check_in = _hooks.signal("hold-check-in")
+"""Sent with `booking` and `stamp`; a receiver returns the checked-in stay, or None."""
+
+bulk_booking_change = _hooks.signal("bulk-booking-change")
+"""Sent inside the transaction of a bulk UPDATE with `session` and `rows=[(lot_id, at)]`."""
+
+
+def first_answer(signal, **kwargs):
+    """The first receiver's answer that is not None, or None when nobody answered."""
+    if not signal.receivers:
+        return None
+    for _receiver, answer in signal.send(None, **kwargs):
+        if answer is not None:
+            return answer
+    return None
+
+
+ROWS_ANNOUNCED = "rows_announced"
+"""Execution option of a bulk statement whose rows are sent with `bulk_booking_change`."""
