@@ -1,15 +1,8 @@
 """Jinja filters shared by every page."""
 
-from parkapp.lots.lots import lot_timezone
+from parkapp.core.money import money
+from parkapp.core.timezones import localtime
 from parkapp.pricing import rates
-from parkapp.pricing.quoting import money
-
-
-def localtime(value, lot, fmt="%a %d %b %Y, %H:%M"):
-    """Format an aware UTC datetime in the lot's time zone ('—' for None)."""
-    if value is None:
-        return "—"
-    return value.astimezone(lot_timezone(lot)).strftime(fmt)
 
 
 def cents(amount, currency):

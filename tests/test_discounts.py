@@ -229,7 +229,7 @@ def test_validity_is_shown_in_the_lot_time_zone(make_discount, make_lot):
     discount = make_discount(code="LATER", valid_from=start)
     with pytest.raises(discounts.CodeRefused) as caught:
         discounts.check("later", lot=lot)
-    local = start.astimezone(discounts.lot_timezone(lot))
+    local = start.astimezone(discounts.lot_zone(lot))
     assert caught.value.message.endswith(f"{local:%d %b %Y %H:%M} America/New_York.")
     assert discounts.check("LATER", lot=lot, at=start) == discount
 

@@ -12,8 +12,8 @@ from parkapp.accounts.vehicles import add_vehicle
 from parkapp.admin.forms import MoneyField
 from parkapp.booking import claims, lifecycle
 from parkapp.booking.claims import BookingRequest
+from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
-from parkapp.lots.lots import lot_timezone
 from parkapp.models import BookingStatus, Lot, Spot, SpotStatus, User, utcnow
 from tests.conftest import PASSWORD, hours_from_now
 
@@ -517,7 +517,7 @@ def test_bookings_list_shows_times_in_the_lots_time_zone(client, as_admin, make_
     lot = make_lot(timezone="Asia/Tokyo", currency="JPY")
     booking = reserve(driver, lot)
     html = client.get("/admin/bookings").get_data(as_text=True)
-    local = booking.starts_at.astimezone(lot_timezone(lot)).strftime("%d %b %Y %H:%M")
+    local = booking.starts_at.astimezone(lot_zone(lot)).strftime("%d %b %Y %H:%M")
     assert local in html and "JPY" in html
 
 

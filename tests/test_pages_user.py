@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from parkapp import create_app
 from parkapp.booking import claims, lifecycle
 from parkapp.booking.claims import BookingRequest
+from parkapp.core.money import money
 from parkapp.extensions import db
 from parkapp.lots import spots as spot_service
 from parkapp.models import Booking, BookingStatus, SpotStatus, Vehicle
-from parkapp.pricing.quoting import money
 from tests.conftest import PASSWORD, hours_from_now
 
 

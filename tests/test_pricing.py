@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parkapp.pricing.quoting import Quote, QuoteLine, money, quote
+from parkapp.core.money import money
+from parkapp.pricing.quoting import Quote, QuoteLine, quote
 from tests.rate_tables import (
     DST_ZONES,
     SECOND,

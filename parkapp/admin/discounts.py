@@ -17,8 +17,8 @@ from parkapp.admin.forms import MoneyField
 from parkapp.admin.views import PER_PAGE, bp, refused
 from parkapp.billing import discounts
 from parkapp.core.exceptions import Conflict, Invalid
+from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
-from parkapp.lots.lots import lot_timezone
 from parkapp.models import DiscountKind, Lot
 from parkapp.user.forms import local_field, to_utc
 
@@ -69,7 +69,7 @@ class DiscountForm(FlaskForm):
     @classmethod
     def for_discount(cls, discount):
         """The form filled in from a discount (posted data, when present, wins)."""
-        zone = lot_timezone(discount.lot) if discount.lot else UTC
+        zone = lot_zone(discount.lot) if discount.lot else UTC
         value = discount.value
         if discount.kind == DiscountKind.FIXED:
             value = f"{Decimal(value) / 100:.2f}"
@@ -93,7 +93,7 @@ class DiscountForm(FlaskForm):
             return False
         ok = self._parse_value()
         lot = self.lots.get(self.lot_id.data)
-        zone = lot_timezone(lot) if lot else UTC
+        zone = lot_zone(lot) if lot else UTC
         for field in (self.valid_from, self.valid_until):
             if field.data is None:
                 self.parsed[field.name] = None
@@ -138,7 +138,7 @@ def _local(instant, zone):
 
 def validity(discount):
     """The validity window for people, in the lot's zone (UTC for every lot)."""
-    zone = lot_timezone(discount.lot) if discount.lot else UTC
+    zone = lot_zone(discount.lot) if discount.lot else UTC
     label = discount.lot.timezone if discount.lot else "UTC"
     fmt = "%d %b %Y %H:%M"
     start, end = discount.valid_from, discount.valid_until

@@ -19,8 +19,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from parkapp.booking.queries import BookingFilter
+from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
-from parkapp.lots.lots import lot_timezone
 from parkapp.lots.spots import MAX_BULK
 from parkapp.models import ROLE_NAMES, BookingStatus, Lot, SpotKind
 
@@ -224,7 +224,7 @@ class BookingFilterForm(FlaskForm):
     def to_filter(self):
         """A BookingFilter; the end date is inclusive."""
         lot = self._lots.get(self.lot.data)
-        zone = lot_timezone(lot) if lot else UTC
+        zone = lot_zone(lot) if lot else UTC
         start = self.date_from.data
         end = self.date_to.data
         return BookingFilter(

@@ -7,7 +7,7 @@ from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringFi
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from parkapp.admin.forms import MoneyField, MultiCheckboxField
-from parkapp.lots.lots import lot_timezone
+from parkapp.core.timezones import lot_zone
 from parkapp.models import ALL_WEEKDAYS, RateKind, SpotKind, VehicleType
 from parkapp.pricing import rates
 from parkapp.user.forms import local_field, to_utc
@@ -128,7 +128,7 @@ class PriceCheckForm(FlaskForm):
                 field.errors.append("Give a local date and time.")
         if self.starts.errors or self.ends.errors:
             return None
-        zone = lot_timezone(lot)
+        zone = lot_zone(lot)
         starts_at, ends_at = to_utc(self.starts.data, zone), to_utc(self.ends.data, zone)
         for field, value in ((self.starts, starts_at), (self.ends, ends_at)):
             if value is None:

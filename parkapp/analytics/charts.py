@@ -10,13 +10,13 @@ lot's currency and never converted.
 
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, and_, func, literal, or_, select
 
 from parkapp.analytics import rollups as analytics_rollups
 from parkapp.analytics.filters import Chart, Filters, csv_text, parse_filters
 from parkapp.analytics.sql import epoch, greatest, least
+from parkapp.core.timezones import zone as zone_named
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Lot, Spot, SpotStatus
 from parkapp.models import utcnow as _utcnow
@@ -50,7 +50,7 @@ def _lot_filter(filters):
 def occupancy_by_hour(filters, now=None):
     """Share of spots occupied in each local hour of the chosen day or week (7 days from it)."""
     now = now or _utcnow()
-    zone = ZoneInfo(filters.zone_name)
+    zone = zone_named(filters.zone_name)
     day = filters.day or filters.last
     start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
     days = 7 if filters.span == "week" else 1

@@ -4,10 +4,10 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from parkapp.core.csv import safe_cell
 from parkapp.core.exceptions import Invalid, NotFound
-from parkapp.exports.booking_csv import safe_cell
+from parkapp.core.timezones import zone as zone_named
 from parkapp.extensions import db
 from parkapp.models import Lot, utcnow
 
@@ -104,7 +104,7 @@ def parse_filters(args, now=None):
         lot = db.session.get(Lot, lot_id)
         if lot is None:
             raise NotFound("No such lot.")
-    zone = ZoneInfo(lot.timezone if lot else "UTC")
+    zone = zone_named(lot.timezone if lot else "UTC")
     today = (now or utcnow()).astimezone(zone).date()
     last = _date("to", args["to"]) if args.get("to") else today
     first = _date("from", args["from"]) if args.get("from") else last - timedelta(DEFAULT_DAYS - 1)

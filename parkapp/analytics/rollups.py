@@ -10,7 +10,6 @@ execution option `analytics_marked`, that it marked what it changed (`mark`).
 """
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, event, func, insert, inspect, literal, or_, select
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from parkapp.analytics.filters import day_bounds
 from parkapp.analytics.sql import epoch, grouped, is_postgresql
 from parkapp.core import hooks
+from parkapp.core.timezones import zone as zone_named
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Lot, Payment, PaymentStatus
@@ -203,8 +203,8 @@ def _local_days(zone, first, last):
 
 def roll_up(lots, utc_first, utc_last):
     """Replace the lots' rollup rows for their local days that overlap the UTC days given."""
-    days = {lot.id: _local_days(ZoneInfo(lot.timezone), utc_first, utc_last) for lot in lots}
-    bounds = [day_bounds(ZoneInfo(lot.timezone), *days[lot.id]) for lot in lots]
+    days = {lot.id: _local_days(zone_named(lot.timezone), utc_first, utc_last) for lot in lots}
+    bounds = [day_bounds(zone_named(lot.timezone), *days[lot.id]) for lot in lots]
     start, end = min(low for low, _high in bounds), max(high for _low, high in bounds)
 
     def inside(lot_id, local):  # rows of days partly outside the lot's range are partial

@@ -8,12 +8,12 @@ of 15 minutes, which is all of them today).
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, Integer, cast, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from parkapp.core.timezones import zone as zone_named
 from parkapp.extensions import db
 
 QUARTER = 900  # seconds
@@ -91,7 +91,7 @@ def to_local(key, zone_name, grain):
         local = key
     else:
         instant = datetime.fromtimestamp(int(key) * QUARTER, UTC)
-        local = instant.astimezone(ZoneInfo(zone_name)).replace(tzinfo=None)
+        local = instant.astimezone(zone_named(zone_name)).replace(tzinfo=None)
     local = local.replace(minute=0, second=0, microsecond=0)
     return local.replace(hour=0) if grain == "day" else local
 

@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 
 from parkapp.billing import bills as billing
 from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
+from parkapp.core.money import money
+from parkapp.core.timezones import lot_zone
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
-from parkapp.lots.lots import lot_timezone
 from parkapp.models import (
     BookingStatus,
     Discount,
@@ -30,7 +31,6 @@ from parkapp.models import (
     PaymentStatus,
     utcnow,
 )
-from parkapp.pricing import quoting as pricing
 
 FIELD = "discount_code"
 CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,32}$")
@@ -85,7 +85,7 @@ def describe(discount):
         return f"{discount.value}% off"
     if discount.kind == DiscountKind.FIXED:
         currency = discount.lot.currency if discount.lot is not None else ""
-        return f"{pricing.money(discount.value, currency).strip()} off"
+        return f"{money(discount.value, currency).strip()} off"
     return f"first {discount.value} h free"
 
 
@@ -276,7 +276,7 @@ def _check_user_limit(discount, user):
 
 
 def _when(instant, lot):
-    zone = lot_timezone(lot) if lot is not None else None
+    zone = lot_zone(lot) if lot is not None else None
     local = instant.astimezone(zone) if zone else instant
     return local.strftime("%d %b %Y %H:%M ") + (lot.timezone if lot is not None else "UTC")
 

@@ -16,10 +16,10 @@ from parkapp.billing import bills as billing
 from parkapp.billing import refunds, stripe_checkout
 from parkapp.core.codes import new_code
 from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
+from parkapp.core.money import money
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Payment, PaymentMethod, PaymentStatus, utcnow
-from parkapp.pricing.quoting import money
 
 PAYABLE = (BookingStatus.RESERVED, BookingStatus.ACTIVE, BookingStatus.COMPLETED)
 SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)

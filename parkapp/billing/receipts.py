@@ -16,10 +16,10 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from parkapp.billing import bills as billing
 from parkapp.billing.payments import PAYABLE
 from parkapp.core.exceptions import WrongState
-from parkapp.exports.activity_pdf import Listing
+from parkapp.core.money import money
+from parkapp.core.pdf import Listing
+from parkapp.core.timezones import localtime
 from parkapp.models import PaymentStatus
-from parkapp.pricing.quoting import money
-from parkapp.templating import localtime
 
 LABEL = colors.HexColor("#5b6475")
 TIME = "%Y-%m-%d %H:%M"

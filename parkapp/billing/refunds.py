@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from parkapp.billing import stripe_checkout
+from parkapp.core.money import money
 from parkapp.extensions import db
 from parkapp.models import Payment, PaymentStatus, Refund, utcnow
-from parkapp.pricing.quoting import money
 
 CANCELLED = "Reservation cancelled"
 OVERPAID = "Paid more than was due"

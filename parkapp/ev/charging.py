@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.core.exceptions import Conflict, Forbidden, Invalid, NotFound, WrongState
+from parkapp.core.money import money
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.models import (
@@ -26,7 +27,7 @@ from parkapp.models import (
     StationStatus,
     utcnow,
 )
-from parkapp.pricing.quoting import QuoteLine, money
+from parkapp.pricing.quoting import QuoteLine
 
 MAX_WH = 10**13  # a meter far beyond any charger's lifetime
 MINUTE = timedelta(minutes=1)

@@ -9,8 +9,6 @@ import csv
 import os
 import time
 from datetime import date, datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import (
@@ -28,6 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
+from parkapp.core import money
+from parkapp.core.csv import FORMULA_START, safe_cell
+from parkapp.core.timezones import local_text
 from parkapp.extensions import db
 from parkapp.models import HOLDING, Booking, Lot, Spot
 
@@ -43,34 +44,8 @@ HEADER = [
     "currency",
     "status",
 ]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 5000
 MIN_STEP = 100  # rows between progress reports, at least (at most one report per percent)
-
-
-def safe_cell(value):
-    """Defuse text a spreadsheet would run as a formula (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-@lru_cache(maxsize=256)
-def _zone(name):
-    return ZoneInfo(name)
-
-
-def _local(value, zone_name):
-    if value is None:
-        return ""
-    return value.astimezone(_zone(zone_name)).strftime("%Y-%m-%d %H:%M")
-
-
-def _amount(cents):
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""  # -150 is "-1.50", as PostgreSQL's numeric prints it
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
 def rows_query(flt_conditions):
@@ -111,10 +86,10 @@ def format_row(row):
         safe_cell(lot),
         safe_cell(spot),
         safe_cell(plate),
-        _local(starts, zone),
-        _local(ends, zone),
+        local_text(starts, zone),
+        local_text(ends, zone),
         minutes,
-        _amount(amount),
+        money.amount(amount),
         currency,
         str(status),
     )

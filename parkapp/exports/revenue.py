@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from parkapp.exports.booking_csv import _zone
+from parkapp.core.money import money
+from parkapp.core.timezones import zone as _zone
 from parkapp.extensions import db
 from parkapp.models import Booking, BookingStatus, Lot
-from parkapp.pricing.quoting import money
 
 
 def revenue_rows(date_from=None, date_to=None):

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, or_, select
 
+from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
 from parkapp.lots import lots as lot_service
 from parkapp.models import (
@@ -104,7 +105,7 @@ def today(lot_id=None, now=None):
         ).all()
     days, windows = {}, defaultdict(list)
     for lot in lots:
-        day, start, end = local_day_bounds(lot_service.lot_timezone(lot), now)
+        day, start, end = local_day_bounds(lot_zone(lot), now)
         days[lot.id] = LotToday(lot, day)
         windows[(start, end)].append(lot.id)
     if lots:

@@ -20,6 +20,7 @@ from parkapp.billing import payments
 from parkapp.booking import claims, lifecycle
 from parkapp.core import codes
 from parkapp.core.exceptions import Conflict, Invalid, LotFull, NotFound, WrongState
+from parkapp.core.money import money
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.lots import availability, lots
@@ -33,7 +34,6 @@ from parkapp.models import (
     utcnow,
 )
 from parkapp.pricing import demand
-from parkapp.pricing import quoting as pricing
 from parkapp.waitlist import queue as waitlist
 
 TICKET_PREFIX = "T-"
@@ -256,7 +256,7 @@ def leave(booking, *, operator, gate=None, now=None):
     gate = clean_gate(gate)
     bill = fee(booking, now)
     if bill.due_cents > 0:
-        due = pricing.money(bill.due_cents, bill.currency)
+        due = money(bill.due_cents, bill.currency)
         raise PaymentRequired(
             f"{due} is due: take payment before the exit.",
             errors={"amount_cents": [f"{due} ({bill.due_cents} cents) is due."]},

@@ -3,11 +3,12 @@
 import math
 from dataclasses import dataclass, fields
 from datetime import time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from sqlalchemy import func, or_, select
 
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
+from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
 from parkapp.lots import availability, live
 from parkapp.models import HOLDING, Booking, Lot, Spot, SpotStatus
@@ -232,19 +233,11 @@ def distance_km(point, lot):
     return round(2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a)), 3)
 
 
-def lot_timezone(lot):
-    """The lot's time zone as a ZoneInfo."""
-    try:
-        return ZoneInfo(lot.timezone)
-    except ZoneInfoNotFoundError:
-        return ZoneInfo("UTC")
-
-
 def is_open_at(lot, instant):
     """Whether the lot is open at an aware instant (opening hours are local times)."""
     if lot.is_open_all_day:
         return True
-    local = instant.astimezone(lot_timezone(lot)).time()
+    local = instant.astimezone(lot_zone(lot)).time()
     if lot.opens_at < lot.closes_at:
         return lot.opens_at <= local < lot.closes_at
     return local >= lot.opens_at or local < lot.closes_at  # open across midnight

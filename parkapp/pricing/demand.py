@@ -15,13 +15,14 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 
 from parkapp.core.exceptions import Invalid
+from parkapp.core.money import money
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.lots import availability
 from parkapp.models import DemandDirection, DemandStep, Lot, Spot, SpotStatus, utcnow
 from parkapp.models.demand import MAX_ADJUST, MIN_ADJUST
 from parkapp.pricing import quoting as pricing
-from parkapp.pricing.quoting import HOUR, DemandAdjustment, money
+from parkapp.pricing.quoting import HOUR, DemandAdjustment
 
 MAX_BOUND = 10_000_000  # cents, as rates.MAX_AMOUNT
 MAX_STEPS = 20

@@ -1,4 +1,4 @@
-"""Quotes: itemised prices in integer cents, and how money is written for people."""
+"""Quotes: itemised prices in integer cents."""
 
 from dataclasses import dataclass, field
 
@@ -30,9 +30,3 @@ class Quote:
             "open_ended": self.open_ended,
             "lines": [{"label": ln.label, "amount_cents": ln.amount_cents} for ln in self.lines],
         }
-
-
-def money(cents, currency):
-    """Format cents for people: 1250, "USD" -> "12.50 USD"."""
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d} {currency}"

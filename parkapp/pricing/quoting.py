@@ -9,8 +9,9 @@ zero.
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
+from parkapp.core.money import money
 from parkapp.models.discounts import DiscountKind
-from parkapp.pricing.quotes import Quote, QuoteLine, money
+from parkapp.pricing.quotes import Quote, QuoteLine
 from parkapp.pricing.rate_table import RateTable, span_words
 
 HOUR = timedelta(hours=1)

@@ -38,12 +38,12 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from itertools import pairwise
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from parkapp.core.money import money
+from parkapp.core.timezones import lot_zone
 from parkapp.models.rates import ALL_WEEKDAYS, RateKind
-from parkapp.pricing.quotes import QuoteLine, money
+from parkapp.pricing.quotes import QuoteLine
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -170,20 +170,12 @@ def _row(rate):
     )
 
 
-@lru_cache(maxsize=64)
-def _zone(name):
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 class RateTable:
     """The rows of a lot's rate table that apply to one spot kind and vehicle type."""
 
     def __init__(self, lot, spot_kind, vehicle_type):
         self.lot = lot
-        self.zone = _zone(getattr(lot, "timezone", None) or "UTC")
+        self.zone = lot_zone(lot)
         rows = [
             _row(rate)
             for rate in getattr(lot, "rates", None) or ()

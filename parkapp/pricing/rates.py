@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
+from parkapp.core.money import money
+from parkapp.core.timezones import lot_zone
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
-from parkapp.lots.lots import lot_timezone
 from parkapp.models import ALL_WEEKDAYS, Lot, Rate, RateKind, SpotKind, VehicleType, utcnow
-from parkapp.pricing.quotes import money
 from parkapp.pricing.rate_table import band_words, span_words
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # bit 0 .. bit 6
@@ -155,7 +155,7 @@ def get_rate(rate_id, *, include_inactive=False):
 
 def published(lot, today=None):
     """The lot's active rates that have not expired, for drivers to read."""
-    today = today or utcnow().astimezone(lot_timezone(lot)).date()
+    today = today or utcnow().astimezone(lot_zone(lot)).date()
     return [
         rate
         for rate in lot.rates

@@ -26,7 +26,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from parkapp.booking.claims import BookingRequest
-from parkapp.lots.lots import lot_timezone
+from parkapp.core.timezones import lot_zone
 from parkapp.models import SpotKind, VehicleType
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -190,7 +190,7 @@ class BookingForm(FlaskForm):
 
     def __init__(self, lot, vehicles, spots, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.zone = lot_timezone(lot)
+        self.zone = lot_zone(lot)
         self.vehicles = {str(v.id): v for v in vehicles}
         self.spots = {str(s.id): s for s in spots}
         self.vehicle.choices = [

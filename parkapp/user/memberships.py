@@ -13,11 +13,11 @@ from wtforms.validators import InputRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from parkapp.core.exceptions import DomainError
+from parkapp.core.money import money
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships
 from parkapp.memberships import usage as membership_usage
 from parkapp.models import utcnow
-from parkapp.pricing.quoting import money
 from parkapp.user.views import bp
 
 

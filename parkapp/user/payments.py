@@ -20,8 +20,8 @@ from parkapp.billing import bills as billing
 from parkapp.billing import payments, receipts, refunds, stripe_checkout
 from parkapp.booking import queries
 from parkapp.core.exceptions import Conflict, DomainError, NotFound
+from parkapp.core.money import money
 from parkapp.models import PaymentStatus
-from parkapp.pricing.quoting import money
 from parkapp.user.views import bp
 
 

@@ -14,10 +14,10 @@ from parkapp.accounts import vehicles as vehicle_service
 from parkapp.billing import refunds
 from parkapp.booking import claims, lifecycle, queries
 from parkapp.core.exceptions import DomainError
+from parkapp.core.money import money
 from parkapp.lots import availability, live, lots
 from parkapp.models import SpotStatus, utcnow
 from parkapp.pricing import demand
-from parkapp.pricing.quoting import money
 from parkapp.user.forms import (
     KIND_LABELS,
     BookingForm,

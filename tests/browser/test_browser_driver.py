@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 from parkapp.accounts import vehicles as vehicle_service
 from parkapp.booking.claims import BookingRequest, create_booking
 from parkapp.booking.lifecycle import release
+from parkapp.core.money import money
 from parkapp.models import Booking, BookingStatus, Lot, Spot, Vehicle, utcnow
-from parkapp.pricing.quoting import money
 from tests.browser_fixtures import (
     SHOTS,
     count,
