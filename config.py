@@ -109,6 +109,9 @@ class Config:
     MAIL_DEFAULT_SENDER = SECURITY_EMAIL_SENDER
     MAIL_SUPPRESS_SEND = not MAIL_SERVER
 
+    # Where the site is reached, for links in mail sent outside a request (e.g. https://park.example.com)
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+
     # Caching and rate limits fall back to process memory without Redis
     CACHE_DEFAULT_TIMEOUT = 5
     LIVE_CACHE_SECONDS = env_int("LIVE_CACHE_SECONDS", 5)  # free counts "now" are this fresh

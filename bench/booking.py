@@ -68,8 +68,8 @@ def prepare(url, clients, spot_count):
     from flask_security import hash_password
 
     from parkapp import create_app
+    from parkapp.accounts.datastore import user_datastore
     from parkapp.accounts.users import ensure_roles
-    from parkapp.auth_setup import user_datastore
     from parkapp.extensions import db
     from parkapp.lots import spots
     from parkapp.lots.lots import LotInput, create_lot

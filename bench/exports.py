@@ -182,8 +182,8 @@ def _pdf_email(count):
 def _create_drivers(args):
     from flask_security import hash_password
 
+    from parkapp.accounts.datastore import user_datastore
     from parkapp.accounts.users import ensure_roles
-    from parkapp.auth_setup import user_datastore
     from parkapp.extensions import db
 
     ensure_roles()

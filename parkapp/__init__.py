@@ -55,15 +55,17 @@ def register_extensions(app):
 def register_hooks():
     """Let the higher domains subscribe to the lower ones' hooks."""
     from parkapp.analytics import rollups
+    from parkapp.tasks import exports as export_tasks
     from parkapp.waitlist import subscriptions
 
     rollups.listen()
     subscriptions.subscribe()
+    export_tasks.subscribe()
 
 
 def register_blueprints(app):
     """Register the page blueprints: auth, user, admin, check."""
-    from parkapp import templating
+    from parkapp import links, templating
     from parkapp.admin.views import bp as admin_bp
     from parkapp.auth.views import bp as auth_bp
     from parkapp.check.views import bp as check_bp
@@ -71,6 +73,7 @@ def register_blueprints(app):
 
     for bp in (auth_bp, user_bp, admin_bp, check_bp):
         app.register_blueprint(bp)
+    links.register()
     templating.register(app)
 
 

@@ -1,12 +1,11 @@
 """Flask-Security-Too for pages and flask-jwt-extended for the API, on one user table."""
 
 from flask import current_app, jsonify, request
-from flask_security import SQLAlchemyUserDatastore, user_registered
+from flask_security import user_registered
 
+from parkapp.accounts.datastore import user_datastore
 from parkapp.extensions import db, jwt, limiter, security
-from parkapp.models import RevokedToken, Role, User
-
-user_datastore = SQLAlchemyUserDatastore(db, User, Role)
+from parkapp.models import RevokedToken, User
 
 
 def init_security(app):

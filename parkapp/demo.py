@@ -7,8 +7,8 @@ from datetime import time, timedelta
 from flask_security import hash_password
 from sqlalchemy import select
 
+from parkapp.accounts.datastore import user_datastore
 from parkapp.accounts.users import ensure_roles
-from parkapp.auth_setup import user_datastore
 from parkapp.billing import discounts
 from parkapp.billing.payments import new_receipt_number
 from parkapp.core.codes import new_code

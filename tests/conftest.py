@@ -16,8 +16,8 @@ from flask_security import hash_password
 from sqlalchemy import text
 
 from parkapp import create_app
+from parkapp.accounts.datastore import user_datastore
 from parkapp.accounts.users import ensure_roles
-from parkapp.auth_setup import user_datastore
 from parkapp.extensions import db
 from parkapp.lots import spots as spot_service
 from parkapp.lots.lots import LotInput, create_lot

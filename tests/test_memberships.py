@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from parkapp.accounts.vehicles import add_vehicle
 from parkapp.billing import bills as billing
+from parkapp.billing import savings
 from parkapp.booking import claims, lifecycle
 from parkapp.booking.claims import BookingRequest
 from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
@@ -23,7 +24,6 @@ from parkapp.extensions import db
 from parkapp.gate import passage as gate
 from parkapp.memberships import renewals as membership_renewals
 from parkapp.memberships import subscriptions as memberships
-from parkapp.memberships import usage as membership_usage
 from parkapp.memberships.subscriptions import PlanInput, add_months
 from parkapp.models import (
     Booking,
@@ -242,12 +242,12 @@ def test_included_hours_are_used_up_in_booking_order(driver, lot):
     labels = [ln.label for ln in lifecycle.final_quote(second).lines]
     assert labels == ["2 h at 2.00 GBP/h", "Membership Commuter: 1 h included"]
     assert second.quoted_cents == 200
-    usage = membership_usage.usage(membership)
+    usage = savings.usage(membership)
     assert (usage.hours_used, usage.hours_left, usage.stays) == (3, 0, 2)
     assert usage.saved_cents == 400 + 200
     assert 27 <= usage.days_remaining <= 31
     lifecycle.cancel(second, driver)  # a cancelled stay uses nothing
-    assert membership_usage.usage(membership).hours_used == 2
+    assert savings.usage(membership).hours_used == 2
 
 
 def test_a_plan_covers_only_its_lots(driver, make_lot):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_security import verify_password
 
-from parkapp.auth_setup import user_datastore
+from parkapp.accounts.datastore import user_datastore
 from parkapp.core.exceptions import DomainError
 from parkapp.extensions import db
 from parkapp.models import RevokedToken

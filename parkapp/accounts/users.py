@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, or_, select
 
-from parkapp.auth_setup import user_datastore
+from parkapp.accounts.datastore import user_datastore
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.extensions import db
 from parkapp.models import ROLE_NAMES, USER, Role, User, Vehicle

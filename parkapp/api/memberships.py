@@ -17,8 +17,8 @@ from parkapp.api.common import (
     paginate,
     roles_required,
 )
+from parkapp.billing import savings
 from parkapp.memberships import subscriptions as memberships
-from parkapp.memberships import usage as membership_usage
 
 ns = Namespace("memberships", description="Membership plans and memberships", path="/")
 error = error_model(ns)
@@ -145,7 +145,7 @@ def plan_dict(plan):
 
 def membership_dict(membership):
     """A membership with its usage figures."""
-    usage = membership_usage.usage(membership)
+    usage = savings.usage(membership)
     return {
         "id": membership.id,
         "plan": plan_dict(membership.plan),

@@ -19,6 +19,9 @@ hold_check_in = _hooks.signal("hold-check-in")
 bulk_booking_change = _hooks.signal("bulk-booking-change")
 """Sent inside the transaction of a bulk UPDATE with `session` and `rows=[(lot_id, at)]`."""
 
+export_queued = _hooks.signal("export-queued")
+"""Sent with `job_id` after the job row committed; the task layer enqueues it and answers True."""
+
 
 def first_answer(signal, **kwargs):
     """The first receiver's answer that is not None, or None when nobody answered."""

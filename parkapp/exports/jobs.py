@@ -5,9 +5,10 @@ import os
 import secrets
 from datetime import date, datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
+from parkapp.core import hooks, links
 from parkapp.core import mail as mailer
 from parkapp.core.exceptions import Forbidden, Invalid, NotFound, WrongState
 from parkapp.dbsetup import write_transaction
@@ -95,16 +96,17 @@ def request_export(user, kind, params=None, dedupe_key=None):
 
 def dispatch(job):
     """Hand the job to the broker; on failure it stays pending for the upkeep task."""
-    from parkapp.tasks.exports import run_export
-
     job_id = job.id
     # Hold no transaction while the task may already run elsewhere (or eagerly, in tests):
     # a SQLite reader snapshot taken before the task's commit could not write afterwards.
     db.session.commit()
     try:
-        run_export.apply_async(args=[job_id], retry=False)
+        queued = hooks.first_answer(hooks.export_queued, job_id=job_id)
     except Exception as exc:  # broker down or unreachable: keep the job, dispatch later
         log.warning("Could not enqueue export job %s: %s", job_id, exc)
+        return False
+    if not queued:
+        log.warning("Nothing enqueues export jobs in this process; job %s stays pending", job_id)
         return False
     db.session.execute(
         db.update(ExportJob).where(ExportJob.id == job_id).values(dispatched_at=utcnow())
@@ -351,7 +353,4 @@ def mail_result(job):
 
 
 def _download_url(job):
-    try:
-        return url_for("user.export_download", job_id=job.id, _external=True)
-    except Exception:  # no server name outside a request: the exports page has it
-        return None
+    return links.link("export_download", job_id=job.id)

@@ -7,9 +7,10 @@ runs twice, or two workers at once, renew it exactly once.
 
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
+from parkapp.core import links
 from parkapp.core import mail as mailer
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
@@ -24,10 +25,7 @@ def reminder_key(membership):
 
 
 def _memberships_url():
-    try:
-        return url_for("user.memberships", _external=True)
-    except Exception:  # no server name outside a request: the mail names the page
-        return "the Memberships page"
+    return links.link("memberships") or "the Memberships page"
 
 
 def remind_renewals(now=None):

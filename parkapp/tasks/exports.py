@@ -7,6 +7,7 @@ import smtplib
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from parkapp.core import hooks
 from parkapp.exports import jobs as exports
 from parkapp.extensions import db
 from parkapp.models import ExportJob, JobStatus
@@ -70,3 +71,13 @@ def _final_error(job, exc):
 def redispatch_pending_exports():
     """Enqueue export jobs whose first dispatch never reached the broker."""
     return exports.redispatch_pending()
+
+
+def subscribe():
+    """Enqueue export jobs when the exports domain announces them."""
+    hooks.export_queued.connect(_enqueue, weak=False)
+
+
+def _enqueue(_sender, job_id):
+    run_export.apply_async(args=[job_id], retry=False)
+    return True

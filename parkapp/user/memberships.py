@@ -12,11 +12,11 @@ from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from parkapp.billing import savings
 from parkapp.core.exceptions import DomainError
 from parkapp.core.money import money
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships
-from parkapp.memberships import usage as membership_usage
 from parkapp.models import utcnow
 from parkapp.user.views import bp
 
@@ -60,10 +60,7 @@ def _page(subscribe_forms=None, attach_forms=None, status=200):
     offers = [
         (plan, subscribe_forms.get(plan.id) or SubscribeForm(plan, vehicles)) for plan in plans
     ]
-    rows = [
-        (m, membership_usage.usage(m), attach_forms.get(m.id) or AttachForm(m, vehicles))
-        for m in mine
-    ]
+    rows = [(m, savings.usage(m), attach_forms.get(m.id) or AttachForm(m, vehicles)) for m in mine]
     return render_template(
         "user/memberships.html",
         offers=offers,

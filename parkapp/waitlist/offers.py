@@ -10,12 +10,12 @@ the database's single write lock instead. Mail goes out only after the offer com
 from datetime import timedelta
 from itertools import product
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.booking import claims
-from parkapp.core import codes
+from parkapp.core import codes, links
 from parkapp.core import mail as mailer
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
@@ -198,7 +198,4 @@ def mail_offer(entry):
 
 
 def _waitlist_url():
-    try:
-        return url_for("user.waitlist", _external=True)
-    except Exception:  # no server name outside a request: the mail says where to look
-        return None
+    return links.link("waitlist")
