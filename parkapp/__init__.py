@@ -66,10 +66,10 @@ def register_hooks():
 def register_blueprints(app):
     """Register the page blueprints: auth, user, admin, check."""
     from parkapp import links, templating
-    from parkapp.admin.views import bp as admin_bp
+    from parkapp.admin import bp as admin_bp
     from parkapp.auth.views import bp as auth_bp
-    from parkapp.check.views import bp as check_bp
-    from parkapp.user.views import bp as user_bp
+    from parkapp.check import bp as check_bp
+    from parkapp.user import bp as user_bp
 
     for bp in (auth_bp, user_bp, admin_bp, check_bp):
         app.register_blueprint(bp)

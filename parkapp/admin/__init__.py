@@ -1,0 +1,18 @@
+"""Admin pages: lots, levels, zones, spots, rates, discounts, plans, users, reports.
+
+Every module here adds its routes to `blueprint.bp`; importing the package registers them all.
+"""
+
+from parkapp.admin import (  # noqa: F401  (each module registers its routes on bp)
+    analytics,
+    demand,
+    discounts,
+    ev,
+    exports,
+    memberships,
+    rates,
+    views,
+)
+from parkapp.admin.blueprint import bp
+
+__all__ = ["bp"]

@@ -7,7 +7,7 @@ are read by the analytics service, as the API reads them.
 from flask import Response, abort, render_template, request
 from sqlalchemy import select
 
-from parkapp.admin.views import bp
+from parkapp.admin.blueprint import bp
 from parkapp.analytics import charts as analytics
 from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db

@@ -9,8 +9,8 @@ from wtforms import BooleanField, Form, FormField, IntegerField, SelectChoice, S
 from wtforms.fields import FieldList
 from wtforms.validators import NumberRange, Optional
 
+from parkapp.admin.blueprint import bp
 from parkapp.admin.forms import MoneyField
-from parkapp.admin.views import bp
 from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db
 from parkapp.lots import lots

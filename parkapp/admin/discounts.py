@@ -13,14 +13,14 @@ from sqlalchemy import select
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from parkapp.admin.blueprint import PER_PAGE, bp, refused
 from parkapp.admin.forms import MoneyField
-from parkapp.admin.views import PER_PAGE, bp, refused
 from parkapp.billing import discounts
 from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
 from parkapp.models import DiscountKind, Lot
-from parkapp.user.forms import local_field, to_utc
+from parkapp.web.fields import local_field, to_utc
 
 KIND_CHOICES = [
     SelectChoice(DiscountKind.PERCENT.value, "Percent off"),

@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange
 
+from parkapp.admin.blueprint import bp, refused
 from parkapp.admin.forms import MoneyField
-from parkapp.admin.views import bp, refused
 from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.ev import stations as ev_stations
 from parkapp.lots import lots

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
-from parkapp.admin.views import PER_PAGE, bp
+from parkapp.admin.blueprint import PER_PAGE, bp
 from parkapp.core import mail as mailer
 from parkapp.core.exceptions import DomainError
 from parkapp.exports import jobs as exports
 from parkapp.extensions import db
 from parkapp.models import BookingStatus, JobKind, JobStatus, Lot, utcnow
-from parkapp.user.exports import KIND_LABELS, describe, job_status, show_error
+from parkapp.web.export_jobs import KIND_LABELS, describe, job_status, show_error
 
 
 def _optional_int(value):

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from wtforms import IntegerField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from parkapp.admin.blueprint import PER_PAGE, bp, refused
 from parkapp.admin.forms import MoneyField, MultiCheckboxField
-from parkapp.admin.views import PER_PAGE, bp, refused
 from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships

@@ -10,7 +10,7 @@ from parkapp.admin.forms import MoneyField, MultiCheckboxField
 from parkapp.core.timezones import lot_zone
 from parkapp.models import ALL_WEEKDAYS, RateKind, SpotKind, VehicleType
 from parkapp.pricing import rates
-from parkapp.user.forms import local_field, to_utc
+from parkapp.web.fields import local_field, to_utc
 
 # Service field names that the rate form shows under another name (money in major units).
 RATE_FIELD_ALIASES = {"amount_cents": "amount", "daily_max_cents": "daily_max"}

@@ -5,8 +5,8 @@ Routes register on the admin blueprint, so its guard (admins only) covers them.
 
 from flask import flash, redirect, render_template, request, url_for
 
+from parkapp.admin.blueprint import bp, refused
 from parkapp.admin.rate_forms import RATE_FIELD_ALIASES, PriceCheckForm, RateForm
-from parkapp.admin.views import bp, refused
 from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.lots import lots
 from parkapp.pricing import quoting as pricing

@@ -5,11 +5,12 @@ from collections import Counter
 from functools import cache
 from zoneinfo import available_timezones
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_security import auth_required, current_user, roles_required
+from flask import flash, redirect, render_template, request, url_for
+from flask_security import current_user
 from sqlalchemy import select
 
 from parkapp.accounts import users
+from parkapp.admin.blueprint import PER_PAGE, bp, refused
 from parkapp.admin.forms import (
     LOT_FIELD_ALIASES,
     BookingFilterForm,
@@ -17,7 +18,6 @@ from parkapp.admin.forms import (
     RolesForm,
     SpotsForm,
     UserSearchForm,
-    show_domain_error,
 )
 from parkapp.analytics import dashboard as reports
 from parkapp.booking import queries
@@ -25,28 +25,10 @@ from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
 from parkapp.lots import availability, lots, spots
 from parkapp.lots.lots import LotInput
-from parkapp.models import ADMIN, Spot, SpotStatus, utcnow
+from parkapp.models import Spot, SpotStatus, utcnow
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-PER_PAGE = 50
 RECENT_BOOKINGS = 20
 SPOT_FIELD_ALIASES = {"level_name": "level", "zone_name": "zone"}
-
-
-@bp.before_request
-@auth_required("session")
-@roles_required(ADMIN)
-def require_admin():
-    """Guard every admin route at once: anonymous -> login page, non-admin -> 403."""
-    return None  # the decorators answer for refused requests
-
-
-def refused(exc, form=None, aliases=None):
-    """Undo the failed unit of work; show the error next to its field, else flash it."""
-    db.session.rollback()
-    if form is None or not show_domain_error(form, exc, aliases):
-        flash(exc.message, "error")
 
 
 # Dashboard ------------------------------------------------------------------------------
@@ -310,7 +292,6 @@ def booking_list():
     return render_template("admin/bookings.html", form=form, page=page)
 
 
-from parkapp.admin import analytics as _analytics  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import demand as _demand  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import discounts as _discounts  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import ev as _ev  # noqa: E402,F401  (routes register on bp)

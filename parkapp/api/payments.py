@@ -29,7 +29,7 @@ from parkapp.billing import discounts, payments, receipts, stripe_checkout
 from parkapp.booking import queries
 from parkapp.core.exceptions import Forbidden
 from parkapp.models import PaymentMethod, PaymentStatus
-from parkapp.user.payments import checkout_return_urls
+from parkapp.web.checkout import checkout_return_urls
 
 ns = Namespace("payments", description="Payments, receipts and refunds", path="/")
 error = error_model(ns)

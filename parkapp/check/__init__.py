@@ -1,4 +1,9 @@
-"""The check blueprint (`views.bp`): the gate, the operator dashboard, the health endpoints."""
+"""The gate (check vehicles in and out, take payment), its dashboard, and /healthz, /readyz.
 
-from parkapp.check import dashboard as _dashboard  # noqa: F401  (its routes register on views.bp)
-from parkapp.check import ev as _ev  # noqa: F401  (its routes register on views.bp)
+Every module here adds its routes to `blueprint.bp`.
+"""
+
+from parkapp.check import dashboard, ev, views  # noqa: F401  (each registers its routes on bp)
+from parkapp.check.blueprint import bp
+
+__all__ = ["bp"]

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField
 
-from parkapp.check.views import bp
+from parkapp.check.blueprint import bp
 from parkapp.extensions import db
 from parkapp.gate import dashboard as operations
 from parkapp.models import ADMIN, OPERATOR, Lot, PaymentMethod

@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
+from parkapp.check.blueprint import booth_lot, bp, staff_only
 from parkapp.check.forms import attach
-from parkapp.check.views import _booth_lot, bp, staff_only
 from parkapp.core.exceptions import DomainError, NotFound
 from parkapp.ev import charging as ev
 from parkapp.ev import stations as ev_stations
@@ -34,7 +34,7 @@ class StopForm(FlaskForm):
 
 
 def _lot_or_choose():
-    lot = _booth_lot()
+    lot = booth_lot()
     if lot is None:
         raise NotFound("Choose the car park this booth serves first.")
     return lot
@@ -58,7 +58,7 @@ def _charge(lot, session_id):
 @staff_only
 def gate_ev():
     """The booth lot's chargers: what each charges, the stay on its spot, the actions."""
-    lot = _booth_lot()
+    lot = booth_lot()
     if lot is None:
         return redirect(url_for("check.gate_lot"))
     return _screen(lot)

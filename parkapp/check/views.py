@@ -6,13 +6,12 @@ three payment buttons, and "exit allowed". Every gate route is for operators and
 the car park the booth serves is kept in the session.
 """
 
-from functools import wraps
-
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
-from flask_security import auth_required, current_user, roles_accepted
+from flask import jsonify, redirect, render_template, request, session, url_for
+from flask_security import current_user
 from sqlalchemy import select
 
 from parkapp.booking import lifecycle, queries
+from parkapp.check.blueprint import GATE_KEY, LOT_KEY, booth_lot, bp, staff_only
 from parkapp.check.forms import (
     EntryForm,
     ExitForm,
@@ -25,11 +24,8 @@ from parkapp.check.forms import (
 from parkapp.core.exceptions import DomainError, Invalid, LotFull, NotFound
 from parkapp.extensions import db
 from parkapp.gate import passage as gate
-from parkapp.lots import lots
-from parkapp.models import ADMIN, OPERATOR, BookingStatus, Lot, utcnow
+from parkapp.models import BookingStatus, Lot, utcnow
 
-bp = Blueprint("check", __name__)
-LOT_KEY, GATE_KEY = "gate_lot_id", "gate_name"
 ENTRY_FIELDS = {"license_plate": "plate", "lot_id": "plate"}
 EXIT_FIELDS = {"license_plate": "query", "ticket_number": "query"}
 
@@ -51,30 +47,6 @@ def readyz():
 
 
 # --- the gate ----------------------------------------------------------------------------
-
-
-def staff_only(view):
-    """Operators and admins: anonymous people go to the login page, drivers get 403."""
-
-    @wraps(view)
-    @auth_required("session")
-    @roles_accepted(OPERATOR, ADMIN)
-    def wrapper(*args, **kwargs):
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def _booth_lot():
-    """The car park this booth serves, or None when none is chosen (or it closed down)."""
-    lot_id = session.get(LOT_KEY)
-    if lot_id is None:
-        return None
-    try:
-        return lots.get_lot(lot_id)
-    except NotFound:
-        session.pop(LOT_KEY, None)
-        return None
 
 
 def _stay(booking_id, lot):
@@ -104,7 +76,7 @@ def gate_lot():
 @staff_only
 def gate_home():
     """The gate screen: let a vehicle in, or find one at the exit."""
-    lot = _booth_lot()
+    lot = booth_lot()
     if lot is None:
         return redirect(url_for("check.gate_lot"))
     return _gate_screen(lot)
@@ -130,7 +102,7 @@ def _gate_screen(lot, entry=None, exit_=None, status=200):
 @staff_only
 def gate_entry():
     """Let a vehicle in: its ticket and spot, the lot-full screen, or the error by its field."""
-    lot = _booth_lot()
+    lot = booth_lot()
     if lot is None:
         return redirect(url_for("check.gate_lot"))
     form = EntryForm(prefix="entry")
@@ -162,7 +134,7 @@ def gate_entry():
 @staff_only
 def gate_ticket(booking_id):
     """The ticket and the spot of a vehicle just let in, in very large type."""
-    lot = _booth_lot()
+    lot = booth_lot()
     booking = _stay(booking_id, lot)
     return render_template("check/ticket.html", lot=lot, booking=booking)
 
@@ -171,7 +143,7 @@ def gate_ticket(booking_id):
 @staff_only
 def gate_waitlist():
     """Queue the vehicle a full lot had no room for; show its place."""
-    lot = _booth_lot()
+    lot = booth_lot()
     if lot is None:
         return redirect(url_for("check.gate_lot"))
     form = WaitlistForm(prefix="wait")
@@ -196,7 +168,7 @@ def gate_waitlist():
 @staff_only
 def gate_exit():
     """Find the stay by ticket or plate: let it out when nothing is due, else show the fee."""
-    lot = _booth_lot()
+    lot = booth_lot()
     if lot is None:
         return redirect(url_for("check.gate_lot"))
     form = ExitForm(prefix="exit")
@@ -241,7 +213,7 @@ def _find(lot, text):
 @staff_only
 def gate_fee(booking_id):
     """The fee screen: duration, fee lines, paid, due, and the three payment buttons."""
-    lot = _booth_lot()
+    lot = booth_lot()
     booking = _stay(booking_id, lot)
     if booking.status == BookingStatus.COMPLETED:
         return redirect(url_for("check.gate_exit_done", booking_id=booking.id))
@@ -270,7 +242,7 @@ def _fee_screen(lot, booking, status=200, error=None):
 @staff_only
 def gate_pay(booking_id):
     """Take the amount due by cash, card or mobile, then let the vehicle out."""
-    lot = _booth_lot()
+    lot = booth_lot()
     booking = _stay(booking_id, lot)
     form = PayForm()
     valid = form.validate_on_submit()
@@ -301,7 +273,7 @@ def gate_pay(booking_id):
 @staff_only
 def gate_leave(booking_id):
     """Let out a stay that owes nothing (paid in advance, or within the grace period)."""
-    lot = _booth_lot()
+    lot = booth_lot()
     booking = _stay(booking_id, lot)
     if booking.status == BookingStatus.COMPLETED:
         return redirect(url_for("check.gate_exit_done", booking_id=booking.id))
@@ -314,7 +286,7 @@ def gate_leave(booking_id):
 @staff_only
 def gate_exit_done(booking_id):
     """Exit allowed: the final price and what was paid; open the barrier."""
-    lot = _booth_lot()
+    lot = booth_lot()
     booking = _stay(booking_id, lot)
     if booking.status != BookingStatus.COMPLETED:
         return redirect(url_for("check.gate_fee", booking_id=booking.id))

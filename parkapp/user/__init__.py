@@ -1,0 +1,13 @@
+"""Driver pages. Every module here adds its routes to `blueprint.bp`."""
+
+from parkapp.user import (  # noqa: F401  (each module registers its routes on bp)
+    exports,
+    live,
+    memberships,
+    payments,
+    views,
+    waitlist,
+)
+from parkapp.user.blueprint import bp
+
+__all__ = ["bp"]

@@ -4,7 +4,7 @@ The list works without JavaScript (it reloads itself while a job runs); with it,
 unfinished row polls its JSON status every second and moves its progress bar.
 """
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import flash, jsonify, redirect, render_template, send_file, url_for
 from flask_security import auth_required, current_user
@@ -14,17 +14,18 @@ from wtforms.validators import Optional
 
 from parkapp.core.exceptions import DomainError
 from parkapp.exports import jobs as exports
-from parkapp.models import JobKind, JobStatus, utcnow
-from parkapp.user.views import bp
+from parkapp.models import JobKind, utcnow
+from parkapp.user.blueprint import bp
+from parkapp.web.export_jobs import (
+    KIND_LABELS,
+    UNFINISHED,
+    describe,
+    iso_day,
+    job_status,
+    show_error,
+)
 
 MONTHS_OFFERED = 24
-UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
-KIND_LABELS = {
-    JobKind.BOOKINGS_CSV: "Booking history (CSV)",
-    JobKind.ACTIVITY_PDF: "Monthly activity (PDF)",
-    JobKind.ADMIN_BOOKINGS_CSV: "All bookings (CSV)",
-    JobKind.REVENUE_PDF: "Revenue and occupancy (PDF)",
-}
 
 
 class HistoryCsvForm(FlaskForm):
@@ -35,7 +36,7 @@ class HistoryCsvForm(FlaskForm):
 
     def params(self):
         """The export parameters as the service takes them."""
-        return {"date_from": _iso(self.date_from.data), "date_to": _iso(self.date_to.data)}
+        return {"date_from": iso_day(self.date_from.data), "date_to": iso_day(self.date_to.data)}
 
 
 class ActivityPdfForm(FlaskForm):
@@ -64,46 +65,6 @@ def month_choices(today, count=MONTHS_OFFERED):
         choices.append(SelectChoice(first.strftime("%Y-%m"), label))
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return choices
-
-
-def _iso(day):
-    return day.isoformat() if day else None
-
-
-def job_status(job):
-    """What the progress poller needs to know about a job."""
-    data = {
-        "id": job.id,
-        "kind": job.kind.value,
-        "status": job.status.value,
-        "progress": job.progress,
-        "error": job.error,
-    }
-    if exports.has_file(job):
-        data["download_url"] = url_for("user.export_download", job_id=job.id)
-        data["download_label"] = download_label(job)
-    return data
-
-
-def download_label(job):
-    """'Download CSV' or 'Download PDF'."""
-    return f"Download {job.file_name.rsplit('.', 1)[-1].upper()}"
-
-
-def describe(job):
-    """What a job covers, in words: 'March 2026', '2026-01-01 to today', 'All time'."""
-    params = job.params or {}
-    if params.get("month"):
-        text = datetime.strptime(params["month"], "%Y-%m").strftime("%B %Y")
-    elif params.get("date_from") or params.get("date_to"):
-        text = f"{params.get('date_from') or 'the start'} to {params.get('date_to') or 'today'}"
-    else:
-        text = "All time"
-    if params.get("lot_id"):
-        text += f" · lot #{params['lot_id']}"
-    if params.get("status"):
-        text += f" · {params['status'].replace('_', ' ')}"
-    return text
 
 
 @bp.get("/exports", endpoint="exports")
@@ -158,18 +119,6 @@ def _request(kind, form, csv_form, pdf_form):
             )
             return redirect(url_for("user.exports"))
     return _page(csv_form, pdf_form, status=422)
-
-
-def show_error(form, exc):
-    """Put a domain error next to the fields it names, or flash it."""
-    placed = False
-    for name, problems in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, *problems]
-            placed = True
-    if not placed:
-        flash(exc.message, "error")
 
 
 @bp.get("/exports/<int:job_id>/status")

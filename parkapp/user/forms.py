@@ -8,13 +8,11 @@ which zone it used.
 """
 
 import re
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     FloatField,
     HiddenField,
     RadioField,
@@ -28,8 +26,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from parkapp.booking.claims import BookingRequest
 from parkapp.core.timezones import lot_zone
 from parkapp.models import SpotKind, VehicleType
+from parkapp.web.fields import attach_errors, local_field, to_utc
 
-LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 KIND_LABELS = {
     SpotKind.STANDARD: "Standard",
     SpotKind.COMPACT: "Compact",
@@ -37,8 +35,14 @@ KIND_LABELS = {
     SpotKind.EV: "EV charging",
     SpotKind.MOTORCYCLE: "Motorcycle",
 }
+
+
 KIND_CHOICES = [SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()]
+
+
 ANY_KIND = SelectChoice("", "Any kind")
+
+
 VEHICLE_TYPE_CHOICES = [SelectChoice(t.value, t.value.capitalize()) for t in VehicleType]
 
 
@@ -49,40 +53,6 @@ def _strip(value):
 def natural_key(label):
     """Sort key putting A-2 before A-10."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", label)]
-
-
-def local_field(label):
-    """An optional datetime-local input that renders as the browser expects (no seconds)."""
-    return DateTimeLocalField(label, format=LOCAL_FORMATS, validators=[Optional()])
-
-
-def to_utc(naive, zone):
-    """Read a wall-clock time in `zone` as an aware UTC instant; None if clocks skip it."""
-    aware = naive.replace(tzinfo=zone)
-    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
-        return None  # inside a daylight-saving gap: that local time never happens
-    return aware.astimezone(UTC)
-
-
-def parse_local(raw):
-    """A naive datetime from a datetime-local string, or None for anything else."""
-    for fmt in LOCAL_FORMATS:
-        try:
-            return datetime.strptime(raw or "", fmt)
-        except ValueError:
-            continue
-    return None
-
-
-def attach_errors(form, errors, names):
-    """Put a service's field errors next to the form's fields; False if none fitted."""
-    attached = False
-    for name, problems in (errors or {}).items():
-        field = getattr(form, names.get(name, name), None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, *problems]
-            attached = True
-    return attached
 
 
 def _interval(form, zone, required):

@@ -4,7 +4,7 @@ from flask import current_app, jsonify, request
 
 from parkapp.core.exceptions import Invalid
 from parkapp.lots import live
-from parkapp.user.views import bp
+from parkapp.user.blueprint import bp
 
 
 @bp.get("/lots/availability")

@@ -18,7 +18,7 @@ from parkapp.core.money import money
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships
 from parkapp.models import utcnow
-from parkapp.user.views import bp
+from parkapp.user.blueprint import bp
 
 
 class SubscribeForm(FlaskForm):

@@ -22,7 +22,8 @@ from parkapp.booking import queries
 from parkapp.core.exceptions import Conflict, DomainError, NotFound
 from parkapp.core.money import money
 from parkapp.models import PaymentStatus
-from parkapp.user.views import bp
+from parkapp.user.blueprint import bp
+from parkapp.web.checkout import checkout_return_urls
 
 
 class PayForm(FlaskForm):
@@ -30,15 +31,6 @@ class PayForm(FlaskForm):
 
     amount_cents = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1)])
     idempotency_key = HiddenField(validators=[InputRequired(), Length(max=80)])
-
-
-def checkout_return_urls(booking):
-    """Where Stripe Checkout sends the driver back: after paying, and after giving up."""
-    back = url_for("user.checkout_return", booking_id=booking.id, _external=True)
-    return (
-        back + "?session_id={CHECKOUT_SESSION_ID}",  # Stripe fills the session id in
-        url_for("user.booking_detail", booking_id=booking.id, _external=True),
-    )
 
 
 def online_available():

@@ -7,7 +7,7 @@ flashed; a 409 re-shows the form with what the driver typed.
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user
 
 from parkapp.accounts import vehicles as vehicle_service
@@ -18,23 +18,11 @@ from parkapp.core.money import money
 from parkapp.lots import availability, live, lots
 from parkapp.models import SpotStatus, utcnow
 from parkapp.pricing import demand
-from parkapp.user.forms import (
-    KIND_LABELS,
-    BookingForm,
-    NewVehicleForm,
-    SearchForm,
-    VehicleForm,
-    natural_key,
-    parse_local,
-)
+from parkapp.user.blueprint import bp
+from parkapp.user.forms import BookingForm, NewVehicleForm, SearchForm, VehicleForm, natural_key
+from parkapp.web.fields import parse_local
 
-bp = Blueprint("user", __name__)
 PAST_SHOWN = 20  # past bookings listed before "show all"
-
-
-@bp.context_processor
-def _labels():
-    return {"kind_labels": KIND_LABELS}
 
 
 @bp.get("/")
@@ -310,7 +298,6 @@ def delete_vehicle(vehicle_id):
     return redirect(url_for("user.vehicles"))
 
 
-from parkapp.user import exports as _exports  # noqa: E402,F401  (routes register on bp)
 from parkapp.user import live as _live  # noqa: E402,F401  (routes register on bp)
 from parkapp.user import memberships as _memberships  # noqa: E402,F401  (routes register on bp)
 from parkapp.user import payments as _payments  # noqa: E402,F401  (routes register on bp)

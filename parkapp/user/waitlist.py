@@ -13,8 +13,8 @@ from wtforms.validators import InputRequired, Length
 
 from parkapp.core.exceptions import DomainError
 from parkapp.models import utcnow
+from parkapp.user.blueprint import bp
 from parkapp.user.forms import KIND_LABELS
-from parkapp.user.views import bp
 from parkapp.waitlist import queue as waitlist
 
 
