@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from parkapp.models import Lot, Rate, RateKind, SpotKind
-from parkapp.pricing.quoting import quote
+from parkapp.pricing.quoting import Stay, quote
 
 RUNS = 30
 
@@ -62,7 +62,7 @@ def timed(lot, start, end):
     timings = []
     for _ in range(RUNS):
         began = time.perf_counter()
-        quote(lot, SpotKind.STANDARD, None, start, end)
+        quote(Stay(lot, start, end, spot_kind=SpotKind.STANDARD))
         timings.append(time.perf_counter() - began)
     return statistics.median(timings) * 1000, max(timings) * 1000
 

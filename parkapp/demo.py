@@ -274,7 +274,7 @@ def _past_booking(rng, lot, spot, starts_at, ends_at, user, plate):
         else BookingStatus.COMPLETED
     )
     done = status == BookingStatus.COMPLETED
-    price = pricing.quote(lot, spot.kind, None, starts_at, ends_at).total_cents
+    price = pricing.quote(pricing.Stay(lot, starts_at, ends_at, spot_kind=spot.kind)).total_cents
     booking = Booking(
         lot_id=lot.id,
         spot_id=spot.id,

@@ -9,11 +9,18 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 
 from parkapp.models import ALL_WEEKDAYS, DiscountKind
+from parkapp.pricing import quoting
 
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+
+
+def quote(lot, spot_kind, vehicle_type, starts_at, ends_at, discount=None, **applies):
+    """`quoting.quote` for the tests' positional tables of stays (demand, membership by name)."""
+    stay = quoting.Stay(lot, starts_at, ends_at, spot_kind, vehicle_type, discount, **applies)
+    return quoting.quote(stay)
 
 
 @dataclass

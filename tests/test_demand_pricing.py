@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parkapp.pricing.quoting import DemandAdjustment, demand_cents, quote
-from tests.rate_tables import HOUR, Row, Table, rate_tables, stays, whom
+from parkapp.pricing.quoting import DemandAdjustment, demand_cents
+from tests.rate_tables import HOUR, Row, Table, quote, rate_tables, stays, whom
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, no DST change near
 percents = st.integers(-90, 300).filter(bool)

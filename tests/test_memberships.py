@@ -33,8 +33,9 @@ from parkapp.models import (
     MembershipVehicle,
     utcnow,
 )
-from parkapp.pricing.quoting import MembershipTerms, quote
+from parkapp.pricing.quoting import MembershipTerms
 from tests.conftest import hours_from_now
+from tests.rate_tables import quote
 from tests.test_exports import run_task
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parkapp.core.money import money
-from parkapp.pricing.quoting import Quote, QuoteLine, quote
+from parkapp.pricing.quoting import Quote, QuoteLine
 from tests.rate_tables import (
     DST_ZONES,
     SECOND,
@@ -18,6 +18,7 @@ from tests.rate_tables import (
     Row,
     Table,
     codes,
+    quote,
     rate_tables,
     stays,
     whom,

@@ -14,7 +14,7 @@ from parkapp.extensions import db
 from parkapp.models import DiscountKind, Lot
 from parkapp.pricing import quoting as pricing
 from parkapp.pricing import rates
-from tests.rate_tables import Code, Row, Table
+from tests.rate_tables import Code, Row, Table, quote
 
 MON_FRI, SAT_SUN = 0b0011111, 0b1100000
 DAY = {"name": "Day", "amount_cents": 300}
@@ -189,7 +189,7 @@ def plain_lot(example):
 def price(lot, example):
     zone = example.timezone
     ends = at(example.ends, zone) if example.ends else None
-    return pricing.quote(lot, *example.who, at(example.starts, zone), ends)
+    return quote(lot, *example.who, at(example.starts, zone), ends)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
@@ -246,9 +246,7 @@ def test_free_hours_are_priced_by_the_rate_table():
     example = next(e for e in EXAMPLES if e.name == "night band across midnight")
     lot, zone = plain_lot(example), example.timezone
     starts, ends = at("2026-03-02 17:00", zone), at("2026-03-02 21:00", zone)
-    result = pricing.quote(
-        lot, None, None, starts, ends, Code(DiscountKind.FREE_HOURS, 2, "TWOFREE")
-    )
+    result = quote(lot, None, None, starts, ends, Code(DiscountKind.FREE_HOURS, 2, "TWOFREE"))
     # 17:00 by day (3.00) and 18:00 by night (1.00) are free; 19:00 and 20:00 are paid
     assert result.lines[-1] == pricing.QuoteLine("Code TWOFREE: first 2 h free", -400)
     assert result.total_cents == 200

@@ -5,13 +5,11 @@ are read by the analytics service, as the API reads them.
 """
 
 from flask import Response, abort, render_template, request
-from sqlalchemy import select
 
 from parkapp.admin.blueprint import bp
 from parkapp.analytics import charts as analytics
 from parkapp.core.exceptions import Invalid
-from parkapp.extensions import db
-from parkapp.models import Lot
+from parkapp.lots.lots import picker_lots
 
 HEAT_LEVELS = 5
 
@@ -33,7 +31,7 @@ def analytics_page():
         errors=errors,
         charts=charts,
         payload={name: chart.as_dict(filters) for name, chart in charts.items()},
-        lots=db.session.scalars(select(Lot).order_by(Lot.name)).all(),
+        lots=picker_lots(),
         heat=_heat(charts["peak-hours"]),
     ), status
 

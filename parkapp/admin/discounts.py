@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from flask import flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -19,7 +18,8 @@ from parkapp.billing import discounts
 from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
-from parkapp.models import DiscountKind, Lot
+from parkapp.lots.lots import picker_lots
+from parkapp.models import DiscountKind
 from parkapp.web.fields import local_field, to_utc
 
 KIND_CHOICES = [
@@ -60,7 +60,7 @@ class DiscountForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.lots = {lot.id: lot for lot in db.session.scalars(select(Lot).order_by(Lot.name))}
+        self.lots = {lot.id: lot for lot in picker_lots()}
         self.lot_id.choices = [SelectChoice("", "Every lot")] + [
             SelectChoice(str(lot_id), lot.name) for lot_id, lot in self.lots.items()
         ]

@@ -8,7 +8,6 @@ from datetime import timedelta
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_security import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
@@ -17,7 +16,8 @@ from parkapp.core import mail as mailer
 from parkapp.core.exceptions import DomainError
 from parkapp.exports import jobs as exports
 from parkapp.extensions import db
-from parkapp.models import BookingStatus, JobKind, JobStatus, Lot, utcnow
+from parkapp.lots.lots import picker_lots
+from parkapp.models import BookingStatus, JobKind, JobStatus, utcnow
 from parkapp.web.export_jobs import KIND_LABELS, describe, job_status, show_error
 
 
@@ -40,9 +40,9 @@ class AllBookingsCsvForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        lots = db.session.execute(select(Lot.id, Lot.name).order_by(Lot.name)).all()
+        lots = picker_lots()
         self.lot_id.choices = [SelectChoice("", "All lots")] + [
-            SelectChoice(str(i), name) for i, name in lots
+            SelectChoice(str(lot.id), lot.name) for lot in lots
         ]
 
     def params(self):

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import (
     DateField,
     FloatField,
@@ -20,9 +19,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from parkapp.booking.queries import BookingFilter
 from parkapp.core.timezones import lot_zone
-from parkapp.extensions import db
+from parkapp.lots.lots import picker_lots
 from parkapp.lots.spots import MAX_BULK
-from parkapp.models import ROLE_NAMES, BookingStatus, Lot, SpotKind
+from parkapp.models import ROLE_NAMES, BookingStatus, SpotKind
 
 # Service field names that the lot form shows under another name (money in major units).
 LOT_FIELD_ALIASES = {"hourly_rate_cents": "hourly_rate", "daily_max_cents": "daily_max"}
@@ -207,7 +206,7 @@ class BookingFilterForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._lots = {lot.id: lot for lot in db.session.scalars(select(Lot).order_by(Lot.name))}
+        self._lots = {lot.id: lot for lot in picker_lots()}
         self.lot.choices = [SelectChoice("", "All lots")] + [
             SelectChoice(str(lot_id), lot.name) for lot_id, lot in self._lots.items()
         ]

@@ -13,8 +13,9 @@ from parkapp.admin.blueprint import PER_PAGE, bp, refused
 from parkapp.admin.forms import MoneyField, MultiCheckboxField
 from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
+from parkapp.lots.lots import picker_lots
 from parkapp.memberships import subscriptions as memberships
-from parkapp.models import Lot, Membership, MembershipStatus
+from parkapp.models import Membership, MembershipStatus
 
 LIMITS = memberships.LIMITS
 
@@ -43,7 +44,7 @@ class PlanForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        lots = db.session.scalars(select(Lot).order_by(Lot.name)).all()
+        lots = picker_lots()
         self.lot_ids.choices = [SelectChoice(lot.id, lot.name) for lot in lots]
 
     @classmethod

@@ -25,7 +25,7 @@ def rate_list(lot_id):
             status = 422
         else:
             kind, vehicle = check.spot_kind.data or None, check.vehicle_type.data or None
-            quote = pricing.quote(lot, kind, vehicle, *stay)
+            quote = pricing.quote(pricing.Stay(lot, *stay, spot_kind=kind, vehicle_type=vehicle))
     ordered = sorted(lot.rates, key=lambda rate: (not rate.is_active, rate.id))
     return render_template(
         "admin/rates.html", lot=lot, rates=ordered, check=check, quote=quote, words=rates

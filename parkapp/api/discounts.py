@@ -277,7 +277,11 @@ def _for_stay(data, user):
     discount = discounts.check(data["code"], user=user, lot=lot)
     if starts_at is None and ends_at is None:  # no stay given: the first hour from now
         kind = claims.parse_kind(data.get("spot_kind"))
-        return discount, pricing.quote(lot, kind, vehicle_type, utcnow(), None, discount=discount)
+        return discount, pricing.quote(
+            pricing.Stay(
+                lot, utcnow(), spot_kind=kind, vehicle_type=vehicle_type, discount=discount
+            )
+        )
     quote = claims.quote_for(
         lot, starts_at, ends_at, data.get("spot_kind"), vehicle_type, discount.code, user
     )

@@ -51,14 +51,16 @@ def price(booking, until, discount=None):
         booking.vehicle.vehicle_type if booking.vehicle else None
     )
     quote = pricing.quote(
-        booking.lot,
-        booking.spot.kind,
-        vehicle_type,
-        booking.starts_at,
-        until,
-        discount or booking.discount,
-        demand=quoted_demand(booking),
-        membership=membership_usage.terms_for_booking(booking),
+        pricing.Stay(
+            booking.lot,
+            booking.starts_at,
+            until,
+            spot_kind=booking.spot.kind,
+            vehicle_type=vehicle_type,
+            discount=discount or booking.discount,
+            demand=quoted_demand(booking),
+            membership=membership_usage.terms_for_booking(booking),
+        )
     )
     charging = ev.charging_lines(booking, until)  # energy and idle fee, billed with the stay
     if not charging:

@@ -122,14 +122,16 @@ def quote_for(
     plate = normalise_plate(plate, field="vehicle_plate") if plate else None
     _, terms = membership_usage.terms_for(user, lot, plate, start, now)
     return pricing.quote(
-        lot,
-        parse_kind(spot_kind),
-        vehicle_type,
-        start,
-        end,
-        discount=discount,
-        demand=adjust,
-        membership=terms,
+        pricing.Stay(
+            lot,
+            start,
+            end,
+            spot_kind=parse_kind(spot_kind),
+            vehicle_type=vehicle_type,
+            discount=discount,
+            demand=adjust,
+            membership=terms,
+        )
     )
 
 
@@ -176,14 +178,16 @@ def create_booking(user, req):
 
         def quoted(spot):  # priced as inserted: one INSERT, no UPDATE after it
             return pricing.quote(
-                lot,
-                spot.kind,
-                vehicle.vehicle_type,
-                booking.starts_at,
-                end,
-                discount=discount,
-                demand=adjust,
-                membership=terms,
+                pricing.Stay(
+                    lot,
+                    booking.starts_at,
+                    end,
+                    spot_kind=spot.kind,
+                    vehicle_type=vehicle.vehicle_type,
+                    discount=discount,
+                    demand=adjust,
+                    membership=terms,
+                )
             ).total_cents
 
         if req.spot_id is not None:

@@ -8,7 +8,6 @@ the car park the booth serves is kept in the session.
 
 from flask import jsonify, redirect, render_template, request, session, url_for
 from flask_security import current_user
-from sqlalchemy import select
 
 from parkapp.booking import lifecycle, queries
 from parkapp.check.blueprint import GATE_KEY, LOT_KEY, booth_lot, bp, staff_only
@@ -24,7 +23,8 @@ from parkapp.check.forms import (
 from parkapp.core.exceptions import DomainError, Invalid, LotFull, NotFound
 from parkapp.extensions import db
 from parkapp.gate import passage as gate
-from parkapp.models import BookingStatus, Lot, utcnow
+from parkapp.lots.lots import picker_lots
+from parkapp.models import BookingStatus, utcnow
 
 ENTRY_FIELDS = {"license_plate": "plate", "lot_id": "plate"}
 EXIT_FIELDS = {"license_plate": "query", "ticket_number": "query"}
@@ -61,7 +61,7 @@ def _stay(booking_id, lot):
 @staff_only
 def gate_lot():
     """Choose the car park (and gate) this booth serves."""
-    active = db.session.scalars(select(Lot).where(Lot.is_active).order_by(Lot.name)).all()
+    active = picker_lots(active_only=True)
     form = LotChoiceForm(active)
     if request.method == "GET":
         form.lot.data = session.get(LOT_KEY)

@@ -160,6 +160,14 @@ def get_lot(lot_id, *, include_inactive=False):
     return lot
 
 
+def picker_lots(active_only=False):
+    """Lots by name, for a choice list (only active ones when asked)."""
+    query = select(Lot).order_by(Lot.name)
+    if active_only:
+        query = query.where(Lot.is_active.is_(True))
+    return db.session.scalars(query).all()
+
+
 def search_lots(
     q=None,
     near=None,

@@ -19,6 +19,25 @@ MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
+class Stay:
+    """What is priced: a stay at a lot over `[starts_at, ends_at)` and what applies to it.
+
+    `ends_at=None` is an open-ended stay. `spot_kind` and `vehicle_type` pick the rate rows;
+    `discount` is a Discount the caller has checked may be used; `demand` a DemandAdjustment;
+    `membership` the MembershipTerms of a covering membership.
+    """
+
+    lot: object
+    starts_at: object
+    ends_at: object = None
+    spot_kind: object = None
+    vehicle_type: object = None
+    discount: object = None
+    demand: object = None
+    membership: object = None
+
+
+@dataclass(frozen=True)
 class MembershipTerms:
     """What a driver's membership takes off a stay: included minutes left, then a percent."""
 
@@ -27,18 +46,17 @@ class MembershipTerms:
     discount_percent: int
 
 
-def quote(
-    lot, spot_kind, vehicle_type, starts_at, ends_at, discount=None, demand=None, membership=None
-):
-    """Price a stay at `lot` over `[starts_at, ends_at)` by its rate table, less a discount.
+def quote(stay):
+    """Price a Stay by its lot's rate table, then its demand, membership and discount lines.
 
-    See `parkapp.pricing.rate_table` for the rules of the time charge. `ends_at=None` (an open-ended stay) quotes the
-    first unit and is marked open-ended. `discount` is a Discount (percent, fixed or free
-    hours); the caller has checked that it may be used. `demand` (a DemandAdjustment) adds
-    its own line right after the time lines (see `demand_cents`). `membership`
-    (MembershipTerms) then frees its included hours and takes its percent off the rest.
+    See `parkapp.pricing.rate_table` for the rules of the time charge. An open-ended stay
+    quotes the first unit and is marked open-ended. The demand adjustment adds its own line
+    right after the time lines (see `demand_cents`); the membership then frees its included
+    hours and takes its percent off the rest; a discount (percent, fixed or free hours) last.
     """
-    table = RateTable(lot, spot_kind, vehicle_type)
+    lot, discount, demand, membership = stay.lot, stay.discount, stay.demand, stay.membership
+    starts_at, ends_at = stay.starts_at, stay.ends_at
+    table = RateTable(lot, stay.spot_kind, stay.vehicle_type)
     # In UTC: two times in one ZoneInfo would subtract as wall-clock times across DST.
     starts_at = starts_at.astimezone(UTC)
     ends_at = ends_at.astimezone(UTC) if ends_at is not None else None
