@@ -35,6 +35,7 @@ def create_app(config_name=None, overrides=None):
 def register_extensions(app):
     """Initialise every extension on the app."""
     from parkapp import auth_setup, dbsetup
+    from parkapp.core import audit
     from parkapp.core import mail as mailer
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
     from parkapp.lots import live
@@ -49,6 +50,7 @@ def register_extensions(app):
     jwt.init_app(app)
     cache.init_app(app, config=dbsetup.cache_config(app))
     live.init_app(app)
+    audit.listen()
     auth_setup.init_security(app)
 
 

@@ -311,6 +311,7 @@ def booking_list():
 
 
 from parkapp.admin import analytics as _analytics  # noqa: E402,F401  (routes register on bp)
+from parkapp.admin import audit as _audit  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import demand as _demand  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import discounts as _discounts  # noqa: E402,F401  (routes register on bp)
 from parkapp.admin import ev as _ev  # noqa: E402,F401  (routes register on bp)
