@@ -21,6 +21,7 @@ from parkapp.extensions import db
 from parkapp.models import ADMIN, OPERATOR
 from parkapp.models.audit import AuditEvent
 from parkapp.models.types import utcnow
+from parkapp.services.exceptions import Invalid
 
 REDACTED = "[redacted]"
 SECRET_COLUMN = re.compile(r"password|secret|token|uniquifier|recovery_codes|webauthn")
@@ -45,13 +46,16 @@ NAMED = {
     "security.two_factor_token_validation": ("user", "user.two_factor"),
     "security.two_factor_setup": ("user", "user.two_factor"),
 }
+MAX_ID = 2**31 - 1  # a larger number cannot be a user id: it is searched as email text
 VERBS = {"new": "create", "dirty": "update", "deleted": "delete"}
+WRITTEN = "audit_rows"  # session.info: this transaction's event per (type, id)
 
 
 def listen():
-    """Install the flush listener once per process."""
+    """Install the flush listeners once per process."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_transaction_end", _forget_rows)
 
 
 def acting_staff():
@@ -86,33 +90,61 @@ def _after_flush(session, _context):
     actor = acting_staff()
     if actor is None:
         return
-    rows = []
+    changes = []
     for state_name, objects in (
         ("new", session.new),
         ("dirty", session.dirty),
         ("deleted", session.deleted),
     ):
-        for obj in objects:
-            row = _event_row(obj, state_name)
-            if row is not None:
-                rows.append(row)
-    if not rows:
+        changes.extend(row for obj in objects if (row := _event_row(obj, state_name)))
+    if not changes:
         return
-    now, ip, endpoint = utcnow(), request.remote_addr, request.endpoint
-    actor_id, actor_email = actor.id, actor.email  # the email as it is now, kept as text
-    for row in rows:
-        row.update(
-            created_at=now,
-            actor_id=actor_id,
-            actor_email=actor_email,
-            ip=ip,
-            endpoint=endpoint,
-        )
-        row["action"] = _action(endpoint, row.pop("verb"), row["target_type"])
-    session.connection().execute(insert(AuditEvent.__table__), rows)
+    common = {
+        "created_at": utcnow(),
+        "actor_id": actor.id,
+        "actor_email": actor.email,  # kept as text: the account may change or go later
+        "ip": request.remote_addr,
+        "endpoint": request.endpoint,
+    }
+    written = session.info.setdefault(WRITTEN, {})
+    connection = session.connection()
+    for change in changes:
+        key = (change["target_type"], change["target_id"])
+        earlier = written.get(key)
+        if (
+            earlier is not None
+            and change["verb"] != "delete"
+            and _merge(connection, earlier, change)
+        ):
+            continue  # one event per object per transaction, however often it flushes
+        row = {**common, **change, "action": _action(common["endpoint"], **change)}
+        del row["verb"]
+        result = connection.execute(insert(AuditEvent.__table__).values(**row))
+        written[key] = {"id": result.inserted_primary_key[0], **change}
 
 
-def _action(endpoint, verb, target_type):
+def _merge(connection, earlier, change):
+    """Fold a later flush's changes into the transaction's event for the same object."""
+    before = earlier["before"]
+    if before is not None:  # keep the oldest value seen of each field
+        before = {**(change["before"] or {}), **before}
+    after = {**(earlier["after"] or {}), **(change["after"] or {})}
+    table = AuditEvent.__table__
+    updated = connection.execute(
+        table.update().where(table.c.id == earlier["id"]).values(before=before, after=after)
+    )
+    if updated.rowcount != 1:  # a rolled-back savepoint took the earlier row with it
+        return False
+    earlier.update(before=before, after=after)
+    return True
+
+
+def _forget_rows(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(WRITTEN, None)
+
+
+def _action(endpoint, verb, target_type, **_change):
     named = NAMED.get(endpoint)
     if named is not None and named[0] == target_type:
         return named[1]
@@ -221,13 +253,15 @@ def query(actor=None, action=None, since=None, until=None):
     """Events newest first, filtered: actor by id or part of an email, action exactly or by
     its type ("lot" matches "lot.update"), and a [since, until) time window."""
     stmt = select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    actor = (actor or "").strip()
-    if actor.isdigit():
+    actor, action = (actor or "").strip(), (action or "").strip()
+    for name, value in (("actor", actor), ("action", action)):
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL characters
+            raise Invalid(name, "Must not contain NUL characters.")
+    if actor.isascii() and actor.isdigit() and int(actor) <= MAX_ID:
         stmt = stmt.where(AuditEvent.actor_id == int(actor))
     elif actor:
         pattern = "%" + actor.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
         stmt = stmt.where(func.lower(AuditEvent.actor_email).like(pattern + "%", escape="\\"))
-    action = (action or "").strip()
     if action and "." in action:
         stmt = stmt.where(AuditEvent.action == action)
     elif action:
