@@ -8,9 +8,9 @@ import pytest
 from flask_login import login_user
 from sqlalchemy import func, select
 
+from parkapp.core import audit
 from parkapp.extensions import db
 from parkapp.models import AuditEvent, Lot, utcnow
-from parkapp.services import audit
 from tests.conftest import PASSWORD, api_book, iso
 
 API = "/api/v1/audit"

@@ -17,11 +17,11 @@ from flask import g, has_request_context, request
 from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
+from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db
 from parkapp.models import ADMIN, OPERATOR
 from parkapp.models.audit import AuditEvent
 from parkapp.models.types import utcnow
-from parkapp.services.exceptions import Invalid
 
 REDACTED = "[redacted]"
 SECRET_COLUMN = re.compile(r"password|secret|token|uniquifier|recovery_codes|webauthn")
