@@ -86,6 +86,14 @@ class Config:
     SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
     WTF_CSRF_ENABLED = True
     WTF_CSRF_CHECK_DEFAULT = False  # CSRFProtect checks forms; the JWT API is exempt
+    # Two-factor with an authenticator app (TOTP); secrets are stored encrypted with this key
+    SECURITY_TWO_FACTOR = True
+    SECURITY_TWO_FACTOR_ENABLED_METHODS = ["authenticator"]
+    SECURITY_TWO_FACTOR_RESCUE_EMAIL = False  # a lost device is reset by an admin, not by mail
+    SECURITY_TWO_FACTOR_POST_SETUP_VIEW = "/account/"
+    SECURITY_TOTP_ISSUER = "parkapp"
+    SECURITY_TOTP_SECRETS = {"1": os.environ.get("TOTP_SECRET_KEY", SECRET_KEY)}
+    STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", False)  # admins and operators must use it
 
     # JWT for the API
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", SECRET_KEY)
@@ -193,6 +201,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PAYMENTS_TEST_MODE = env_bool("PAYMENTS_TEST_MODE", False)  # never free online by default
+    STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", True)
 
     @classmethod
     def check(cls):

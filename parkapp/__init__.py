@@ -38,6 +38,7 @@ def register_extensions(app):
     from parkapp.core import mail as mailer
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
     from parkapp.lots import live
+    from parkapp.web import audit
 
     db.init_app(app)
     dbsetup.configure_engine(app)
@@ -49,6 +50,7 @@ def register_extensions(app):
     jwt.init_app(app)
     cache.init_app(app, config=dbsetup.cache_config(app))
     live.init_app(app)
+    audit.listen()
     auth_setup.init_security(app)
 
 

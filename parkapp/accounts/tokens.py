@@ -2,17 +2,30 @@
 
 from datetime import UTC, datetime
 
+from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_security import verify_password
 
 from parkapp.accounts.datastore import user_datastore
 from parkapp.core.exceptions import DomainError
-from parkapp.extensions import db
+from parkapp.extensions import db, security
 from parkapp.models import RevokedToken
 
 
 class BadCredentials(DomainError):
     status, code = 401, "bad_credentials"
+
+
+class TwoFactorRequired(DomainError):
+    status, code = 401, "two_factor_required"
+
+
+class TwoFactorSetupRequired(DomainError):
+    status, code = 403, "two_factor_setup_required"
+
+
+class BadCode(DomainError):
+    status, code = 401, "bad_code"
 
 
 def authenticate(email, password):
@@ -23,6 +36,28 @@ def authenticate(email, password):
     if not user.active:
         raise BadCredentials("This account is deactivated.", code="inactive_user")
     return user
+
+
+def check_second_factor(user, code):
+    """An account with two-factor on must also send its authenticator app's current code."""
+    if not user.has_two_factor:
+        if user.two_factor_required:
+            raise TwoFactorSetupRequired(
+                "Staff accounts must turn on two-factor authentication on their account page "
+                "before they can get API tokens."
+            )
+        return
+    if code in (None, ""):
+        raise TwoFactorRequired(
+            "This account uses two-factor authentication: send the current code as `code`.",
+            errors={"code": ["The code from your authenticator app is required."]},
+        )
+    window = current_app.config["SECURITY_TWO_FACTOR_AUTHENTICATOR_VALIDITY"]
+    ok = security.totp_factory.verify_totp(
+        token=str(code).strip(), totp_secret=user.tf_totp_secret, user=user, window=window
+    )
+    if not ok:
+        raise BadCode("That code is not valid.", errors={"code": ["Wrong or expired code."]})
 
 
 def issue_pair(user, expires_in):

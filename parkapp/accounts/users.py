@@ -102,3 +102,10 @@ def set_active(user, active, acting_admin):
     user.active = bool(active)
     db.session.commit()
     return user
+
+
+def reset_two_factor(user):
+    """Turn off an account's two-factor (a lost device); it is set up again at the next login."""
+    user_datastore.tf_reset(user)
+    db.session.commit()
+    return user

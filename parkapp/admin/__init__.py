@@ -5,6 +5,7 @@ Every module here adds its routes to `blueprint.bp`; importing the package regis
 
 from parkapp.admin import (  # noqa: F401  (each module registers its routes on bp)
     analytics,
+    audit,
     demand,
     discounts,
     ev,

@@ -290,11 +290,3 @@ def booking_list():
             queries.filtered_query(form.to_filter()), per_page=PER_PAGE, error_out=False
         )
     return render_template("admin/bookings.html", form=form, page=page)
-
-
-from parkapp.admin import demand as _demand  # noqa: E402,F401  (routes register on bp)
-from parkapp.admin import discounts as _discounts  # noqa: E402,F401  (routes register on bp)
-from parkapp.admin import ev as _ev  # noqa: E402,F401  (routes register on bp)
-from parkapp.admin import exports as _exports  # noqa: E402,F401  (routes register on bp)
-from parkapp.admin import memberships as _memberships  # noqa: E402,F401  (routes register on bp)
-from parkapp.admin import rates as _rates  # noqa: E402,F401  (routes register on bp)

@@ -61,6 +61,7 @@ api = ParkappApi(
 )
 
 from parkapp.api import (  # noqa: E402  (namespaces register on import)
+    audit,
     auth,
     bookings,
     demand,
@@ -92,6 +93,7 @@ for module in (
     ev,
     demand,
     memberships,
+    audit,
 ):
     api.add_namespace(module.ns)
 

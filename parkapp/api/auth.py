@@ -31,7 +31,11 @@ register_in = ns.model(
 )
 token_in = ns.model(
     "TokenRequest",
-    {"email": fields.String(required=True), "password": fields.String(required=True)},
+    {
+        "email": fields.String(required=True),
+        "password": fields.String(required=True),
+        "code": fields.String(description="The authenticator app's code (two-factor accounts)"),
+    },
 )
 token_out = ns.model(
     "TokenPair",
@@ -62,13 +66,15 @@ class Register(Resource):
 class Token(Resource):
     @ns.doc(security=[])
     @ns.expect(token_in, validate=True)
-    @ns.response(401, "Bad credentials")
+    @ns.response(401, "Bad credentials, or a two-factor code missing or wrong")
+    @ns.response(403, "Staff account without the two-factor it is required to use")
     @ns.marshal_with(token_out)
     @limiter.limit(auth_rate_limit)
     def post(self):
         """Exchange email and password for an access and a refresh token."""
         data = json_body()
         user = tokens.authenticate(data["email"], data["password"])
+        tokens.check_second_factor(user, data.get("code"))
         return tokens.issue_pair(user, current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
 
 

@@ -1,6 +1,7 @@
 """Every model, importable from one place (Alembic needs them all loaded)."""
 
 from parkapp.models import analytics  # noqa: F401  (the rollup tables)
+from parkapp.models.audit import AuditEvent
 from parkapp.models.bookings import HOLDING, Booking, BookingSource, BookingStatus
 from parkapp.models.demand import DemandDirection, DemandStep
 from parkapp.models.discounts import Discount, DiscountKind, DiscountRedemption
@@ -51,6 +52,7 @@ __all__ = [
     "QUEUED",
     "ROLE_NAMES",
     "USER",
+    "AuditEvent",
     "Booking",
     "BookingSource",
     "BookingStatus",

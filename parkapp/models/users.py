@@ -1,5 +1,6 @@
 """Accounts and roles (Flask-Security-Too models) and revoked API tokens."""
 
+from flask import current_app
 from flask_security.models import fsqla_v3 as fsqla
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,6 +46,29 @@ class User(db.Model, fsqla.FsUserMixin):
     @property
     def display_name(self):
         return self.full_name or self.email
+
+    @property
+    def has_two_factor(self):
+        """Whether the account signs in with an authenticator app code."""
+        return bool(self.tf_primary_method and self.tf_totp_secret)
+
+    @property
+    def two_factor_required(self):
+        """Staff must use two-factor when STAFF_REQUIRE_2FA is on."""
+        staff = self.has_role(ADMIN) or self.has_role(OPERATOR)
+        return staff and bool(current_app.config.get("STAFF_REQUIRE_2FA"))
+
+    def check_tf_required(self, tf_setup_methods, tf_fresh):
+        """Flask-Security's rule, plus: staff are taken through setup or the code step."""
+        required, methods = super().check_tf_required(tf_setup_methods, tf_fresh)
+        if not required and self.two_factor_required:
+            always = current_app.config.get("SECURITY_TWO_FACTOR_ALWAYS_VALIDATE", True)
+            required = always or not tf_fresh
+        return required, methods
+
+    def check_tf_required_setup(self):
+        """Required staff are not offered "disable" on the setup page."""
+        return super().check_tf_required_setup() or self.two_factor_required
 
 
 class RevokedToken(db.Model):
