@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run      install, migrate, seed demo data, start web + celery worker/beat"
 	@echo "make test     install dev deps and run pytest (PYTEST_ARGS='...' passes options)"
-	@echo "make lint     ruff check + ruff format --check"
+	@echo "make lint     ruff check + ruff format --check + import-linter layers"
 	@echo "make format   ruff format + ruff check --fix"
 	@echo "make migrate  flask db upgrade"
 	@echo "make bench    run bench/booking.py"
@@ -71,6 +71,7 @@ test: browser $(STAMP_DEV) | instance
 
 lint: $(STAMP_DEV)
 	$(RUFF) check . && $(RUFF) format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP_DEV)
 	$(RUFF) format .

@@ -1,1 +1,1 @@
-"""accounts."""
+"""Accounts: users and roles, API tokens, vehicles and their plates."""

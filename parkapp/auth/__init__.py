@@ -1,0 +1,1 @@
+"""Sign-up, login, logout, password reset and the account page (Flask-Security-Too views, our forms)."""

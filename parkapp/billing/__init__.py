@@ -1,1 +1,1 @@
-"""billing."""
+"""Money: a stay's bill, promo codes, payments, refunds, receipts, Stripe Checkout, savings."""

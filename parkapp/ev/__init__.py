@@ -1,1 +1,1 @@
-"""ev."""
+"""EV charging: stations on ev spots, charging sessions, meter readings and their bill lines."""

@@ -1,1 +1,1 @@
-"""memberships."""
+"""Memberships: plans, subscriptions with their vehicles, what a plan gives a stay, renewals."""

@@ -1,1 +1,2 @@
-"""What the web layer shares across blueprints and the API: form fields for local times, export job descriptions, checkout return links."""
+"""What the page blueprints and the API share: local-time form fields, export job words,
+checkout return links, and the audit log of staff actions."""
