@@ -74,6 +74,7 @@ from parkapp.api import (  # noqa: E402  (namespaces register on import)
     payments,
     rates,
     reports,
+    spots,
     vehicles,
     waitlist,
 )
@@ -81,6 +82,7 @@ from parkapp.api import (  # noqa: E402  (namespaces register on import)
 for module in (
     auth,
     lots,
+    spots,
     vehicles,
     bookings,
     reports,

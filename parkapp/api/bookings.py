@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from parkapp.api.common import (
     ID,
+    KINDS,
     MAX_ID,
     NO_NUL,
     arg_int,
@@ -23,7 +24,7 @@ from parkapp.api.common import (
     query_params,
     timestamp,
 )
-from parkapp.api.lots import KINDS, spot_brief, spot_brief_out
+from parkapp.api.spots import spot_brief, spot_brief_out
 from parkapp.billing import refunds
 from parkapp.booking import claims, lifecycle, queries
 from parkapp.core.exceptions import Invalid, NotFound

@@ -9,8 +9,10 @@ from flask_restx import fields
 
 from parkapp.core.exceptions import Forbidden, Invalid
 from parkapp.extensions import db
+from parkapp.models import SpotKind
 
 MAX_PER_PAGE = 200
+KINDS = [kind.value for kind in SpotKind]  # spot kinds, as the API names them
 
 
 def parse_timestamp(field, value, required=False):
@@ -198,3 +200,9 @@ def query_params(**described):
         }
         for name, (kind, text) in described.items()
     }
+
+
+def viewer_is_admin():
+    """Whether the request carries an admin's token (anonymous requests are allowed)."""
+    user = optional_user()
+    return user is not None and user.is_admin

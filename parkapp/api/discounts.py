@@ -7,6 +7,7 @@ from werkzeug.exceptions import Unauthorized
 from parkapp.api.bookings import quote_dict, quote_out
 from parkapp.api.common import (
     ID,
+    KINDS,
     MAX_ID,
     MAX_PER_PAGE,
     NO_NUL,
@@ -21,7 +22,6 @@ from parkapp.api.common import (
     roles_required,
     timestamp,
 )
-from parkapp.api.lots import KINDS
 from parkapp.billing import discounts
 from parkapp.booking import claims, queries
 from parkapp.core.exceptions import Invalid

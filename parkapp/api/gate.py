@@ -6,6 +6,7 @@ from flask_restx import Namespace, Resource, fields
 
 from parkapp.api.bookings import booking_dict, booking_out, quote_out
 from parkapp.api.common import (
+    KINDS,
     MAX_ID,
     NO_NUL,
     arg_int,
@@ -19,7 +20,7 @@ from parkapp.api.common import (
     query_params,
     roles_required,
 )
-from parkapp.api.lots import KINDS, spot_brief, spot_brief_out
+from parkapp.api.spots import spot_brief, spot_brief_out
 from parkapp.api.waitlist import entry_dict
 from parkapp.api.waitlist import entry_out as waitlist_entry_out
 from parkapp.core.exceptions import Invalid

@@ -1,4 +1,4 @@
-"""/lots and /spots: anyone finds lots and their availability; admins manage lots and spots."""
+"""/lots: anyone finds lots and their availability; admins manage lots."""
 
 import re
 from datetime import time
@@ -8,64 +8,35 @@ from flask_restx import Namespace, Resource, fields
 
 from parkapp.api.common import (
     ID,
+    KINDS,
     MAX_PER_PAGE,
     NO_NUL,
     arg_float,
     error_model,
     json_body,
     nullable,
-    optional_user,
     page_model,
     page_of,
     query_params,
     roles_required,
     timestamp,
+    viewer_is_admin,
 )
 from parkapp.api.rates import published_rates, rate_out
 from parkapp.booking.claims import parse_kind
 from parkapp.core.exceptions import Forbidden, Invalid
-from parkapp.lots import availability, lots, spots
-from parkapp.models import SpotKind, SpotStatus, utcnow
+from parkapp.lots import availability, lots
+from parkapp.models import utcnow
 
 ns = Namespace("lots", description="Lots, their spots and availability", path="/")
+
+
 error = error_model(ns)
 
+
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-KINDS = [kind.value for kind in SpotKind]
 
 
-def spot_brief(spot):
-    """A spot as a booking shows it."""
-    return {
-        "id": spot.id,
-        "label": spot.label,
-        "kind": spot.kind.value,
-        "level": spot.level.name if spot.level else None,
-        "zone": spot.zone.name if spot.zone else None,
-    }
-
-
-# -- models ---------------------------------------------------------------------------------
-
-spot_brief_out = ns.model(
-    "SpotBrief",
-    {
-        "id": fields.Integer,
-        "label": fields.String(example="ST1"),
-        "kind": fields.String(enum=KINDS),
-        "level": fields.String(example="L1"),
-        "zone": fields.String(example="A"),
-    },
-)
-spot_out = ns.inherit(
-    "Spot",
-    spot_brief_out,
-    {
-        "lot_id": fields.Integer,
-        "status": fields.String(enum=[s.value for s in SpotStatus]),
-        "occupied_now": fields.Boolean,
-    },
-)
 lot_out = ns.model(
     "Lot",
     {
@@ -98,7 +69,11 @@ lot_out = ns.model(
         "distance_km": fields.Float(description="when searched by lat/lon"),
     },
 )
+
+
 kind_count = ns.model("KindCount", {"total": fields.Integer, "available": fields.Integer})
+
+
 lot_detail_out = ns.inherit(
     "LotDetail",
     lot_out,
@@ -111,8 +86,9 @@ lot_detail_out = ns.inherit(
         ),
     },
 )
+
+
 lot_page = page_model(ns, "LotPage", lot_out)
-spot_page = page_model(ns, "SpotPage", spot_out)
 
 
 def _lot_fields(name_required):
@@ -142,6 +118,8 @@ def _lot_fields(name_required):
 
 
 lot_in = ns.model("LotCreate", _lot_fields(True), strict=True)
+
+
 lot_changes_in = ns.model(
     "LotChanges",
     {
@@ -150,29 +128,6 @@ lot_changes_in = ns.model(
     },
     strict=True,
 )
-spots_in = ns.model(
-    "SpotsCreate",
-    {
-        "count": fields.Integer(required=True, min=1, max=spots.MAX_BULK, example=10),
-        "kind": fields.String(required=True, enum=KINDS, example="standard"),
-        "level": fields.String(max_length=60, pattern=NO_NUL, example="L1"),
-        "zone": fields.String(max_length=60, pattern=NO_NUL, example="A"),
-        "label_prefix": fields.String(max_length=16, pattern=NO_NUL, example="A-"),
-    },
-    strict=True,
-)
-spot_status_in = ns.model(
-    "SpotStatusChange",
-    {
-        "status": fields.String(
-            required=True, enum=[SpotStatus.ACTIVE.value, SpotStatus.MAINTENANCE.value]
-        ),
-    },
-    strict=True,
-)
-
-
-# -- serialisers and parsers ----------------------------------------------------------------
 
 
 def _clock(value):
@@ -225,15 +180,6 @@ def _detail_dict(lot, counts, for_interval):
     return data
 
 
-def _spot_dict(spot, occupied_ids):
-    return {
-        **spot_brief(spot),
-        "lot_id": spot.lot_id,
-        "status": spot.status.value,
-        "occupied_now": spot.id in occupied_ids,
-    }
-
-
 def _interval_args():
     starts_at = timestamp("starts_at", request.args.get("starts_at"))
     ends_at = timestamp("ends_at", request.args.get("ends_at"))
@@ -261,15 +207,10 @@ def _search_text():
     return q or None
 
 
-def _viewer_is_admin():
-    user = optional_user()
-    return user is not None and user.is_admin
-
-
 def _include_inactive():
     """Admins may list deactivated lots too (to find and reactivate them)."""
     wanted = request.args.get("include_inactive", "").lower() in ("1", "true")
-    if wanted and not _viewer_is_admin():
+    if wanted and not viewer_is_admin():
         raise Forbidden("Only admins can see deactivated lots.")
     return wanted
 
@@ -294,8 +235,6 @@ def _set_active(lot, data):
     elif lot.is_active:
         lots.deactivate_lot(lot)
 
-
-# -- resources ------------------------------------------------------------------------------
 
 LIST_PARAMS = query_params(
     q=("string", "name, city or address contains"),
@@ -360,7 +299,7 @@ class LotItem(Resource):
     @ns.response(422, "Invalid interval", error)
     def get(self, lot_id):
         """One lot with its rates, opening hours and spot counts by kind."""
-        lot = lots.get_lot(lot_id, include_inactive=_viewer_is_admin())
+        lot = lots.get_lot(lot_id, include_inactive=viewer_is_admin())
         starts_at, ends_at = _interval_args()
         counts = availability.counts_by_kind(lot.id, starts_at or utcnow(), ends_at)
         return _detail_dict(lot, counts, starts_at is not None)
@@ -392,71 +331,4 @@ class LotItem(Resource):
     def delete(self, lot_id):
         """Deactivate a lot; refused while it has active or upcoming bookings (admin)."""
         lots.deactivate_lot(lots.get_lot(lot_id))
-        return "", 204
-
-
-@ns.route(f"/lots/<{ID}:lot_id>/spots")
-@ns.param("lot_id", "The lot id")
-class LotSpots(Resource):
-    @ns.doc(
-        security=[],
-        params=query_params(
-            page=("integer", "page number"), per_page=("integer", "items per page")
-        ),
-    )
-    @ns.response(200, "The lot's spots and whether each is occupied now", spot_page)
-    @ns.response(404, "No such lot", error)
-    def get(self, lot_id):
-        """The spots of a lot in label order, with occupancy now."""
-        lot = lots.get_lot(lot_id, include_inactive=_viewer_is_admin())
-        occupied = availability.occupied_spot_ids(lot.id, utcnow())
-        in_service = [spot for spot in lot.spots if spot.status != SpotStatus.REMOVED]
-        return page_of(in_service, lambda spot: _spot_dict(spot, occupied))
-
-    @ns.expect(spots_in, validate=True)
-    @ns.response(201, "Created", [spot_out])
-    @ns.response(401, "No valid token", error)
-    @ns.response(403, "Not an admin", error)
-    @ns.response(404, "No such lot", error)
-    @ns.response(422, "Invalid field", error)
-    @roles_required("admin")
-    def post(self, lot_id):
-        """Create spots in bulk, labelled after the highest existing number (admin)."""
-        lot = lots.get_lot(lot_id, include_inactive=True)
-        data = json_body()
-        created = spots.create_spots(
-            lot,
-            data["count"],
-            data["kind"],
-            data.get("level"),
-            data.get("zone"),
-            data.get("label_prefix"),
-        )
-        return [_spot_dict(spot, set()) for spot in created], 201
-
-
-@ns.route(f"/spots/<{ID}:spot_id>")
-@ns.param("spot_id", "The spot id")
-class SpotItem(Resource):
-    @ns.expect(spot_status_in, validate=True)
-    @ns.response(200, "Updated", spot_out)
-    @ns.response(401, "No valid token", error)
-    @ns.response(403, "Not an admin", error)
-    @ns.response(404, "No such spot", error)
-    @ns.response(422, "Invalid status", error)
-    @roles_required("admin")
-    def patch(self, spot_id):
-        """Put a spot into maintenance or back into service (admin)."""
-        spot = spots.set_spot_status(spots.get_spot(spot_id), json_body()["status"])
-        return _spot_dict(spot, availability.occupied_spot_ids(spot.lot_id, utcnow()))
-
-    @ns.response(204, "Deleted")
-    @ns.response(401, "No valid token", error)
-    @ns.response(403, "Not an admin", error)
-    @ns.response(404, "No such spot", error)
-    @ns.response(409, "The spot has an active or upcoming booking", error)
-    @roles_required("admin")
-    def delete(self, spot_id):
-        """Delete a spot without active or upcoming bookings (admin)."""
-        spots.delete_spot(spots.get_spot(spot_id))
         return "", 204
