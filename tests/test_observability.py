@@ -4,7 +4,6 @@ import json
 import logging
 import os
 import re
-import time
 
 import pytest
 
@@ -94,8 +93,8 @@ def test_an_unknown_log_format_or_level_refuses_to_start(app):
 def test_production_logs_json_unless_told_otherwise():
     from config import DevelopmentConfig, ProductionConfig
 
-    assert ProductionConfig.LOG_FORMAT == os.environ.get("LOG_FORMAT", "json")
-    assert DevelopmentConfig.LOG_FORMAT == os.environ.get("LOG_FORMAT", "text")
+    assert os.environ.get("LOG_FORMAT", "json") == ProductionConfig.LOG_FORMAT
+    assert os.environ.get("LOG_FORMAT", "text") == DevelopmentConfig.LOG_FORMAT
 
 
 # -- tasks -----------------------------------------------------------------------------------
