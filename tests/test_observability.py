@@ -166,3 +166,26 @@ def test_a_real_worker_logs_the_id_of_the_request_that_enqueued_its_task(
         line for line in lines if "run_export" in line["message"] and "succeeded" in line["message"]
     ]
     assert done and done[0]["request_id"] == "worker-req-1", lines
+
+
+# -- behind a proxy --------------------------------------------------------------------------
+
+
+def remote_addr_seen(client, caplog, rid, **headers):
+    client.get("/healthz", headers={"X-Request-ID": rid, **headers})
+    (line,) = records_with(caplog, rid)
+    return line.remote_addr
+
+
+def test_forwarded_addresses_count_only_when_proxies_are_configured(app, client, caplog):
+    caplog.set_level(logging.INFO)
+    forwarded = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+    assert app.config["PROXY_FIX_X_FOR"] == 0
+    assert remote_addr_seen(client, caplog, "direct-1", **forwarded) == "127.0.0.1"
+
+    behind_one = create_app("testing", {"PROXY_FIX_X_FOR": 1})
+    set_eager(app)  # building an app made its Celery app the default; take ours back
+    with behind_one.test_client() as proxied:
+        # one trusted proxy: its view of the client, not what the client claimed before it
+        assert remote_addr_seen(proxied, caplog, "proxied-1", **forwarded) == "203.0.113.7"
+        assert remote_addr_seen(proxied, caplog, "proxied-2") == "127.0.0.1"
