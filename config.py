@@ -149,6 +149,21 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
     PAYMENTS_TEST_MODE = env_bool("PAYMENTS_TEST_MODE", True)
 
+    # Observability and deployment (docs/deploy.md)
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # json | text; production: json
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "")  # unset: INFO (a worker: its --loglevel)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # set: /metrics needs it as Bearer
+    # Multiprocess Prometheus metrics (gunicorn, prefork workers); prometheus_client reads the
+    # same variable when it is imported, so it must be in the environment at process start.
+    PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)  # a worker serves /metrics here
+    # How many proxies in front set each X-Forwarded-* header (0: trust none of them).
+    PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
+    PROXY_FIX_X_PROTO = env_int("PROXY_FIX_X_PROTO", 0)
+    PROXY_FIX_X_HOST = env_int("PROXY_FIX_X_HOST", 0)
+    PROXY_FIX_X_PORT = env_int("PROXY_FIX_X_PORT", 0)
+    PROXY_FIX_X_PREFIX = env_int("PROXY_FIX_X_PREFIX", 0)
+
     CELERY = {
         "broker_url": REDIS_URL or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}",
         "result_backend": REDIS_URL or f"db+sqlite:///{INSTANCE_DIR / 'celery-results.db'}",
@@ -202,6 +217,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PAYMENTS_TEST_MODE = env_bool("PAYMENTS_TEST_MODE", False)  # never free online by default
     STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", True)
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     @classmethod
     def check(cls):

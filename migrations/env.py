@@ -8,11 +8,12 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-# Keep the app's loggers: tests and `flask db upgrade` migrate inside a process whose
+# Interpret the config file for Python logging, unless the app factory has configured it
+# (JSON or text logs with request ids): fileConfig would replace its handler. Keep the
+# app's loggers either way: tests and `flask db upgrade` migrate inside a process whose
 # loggers already exist, and fileConfig would silently disable them.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

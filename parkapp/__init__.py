@@ -22,6 +22,7 @@ def create_app(config_name=None, overrides=None):
     app.config.from_object(config)
     app.config.update(overrides or {})
     INSTANCE_DIR.mkdir(exist_ok=True)
+    register_observability(app)
     register_extensions(app)
     register_hooks()
     register_blueprints(app)
@@ -30,6 +31,13 @@ def create_app(config_name=None, overrides=None):
     register_cli(app)
     celery_init_app(app)
     return app
+
+
+def register_observability(app):
+    """JSON/text logs with request ids, Prometheus metrics, ProxyFix (parkapp/observability)."""
+    from parkapp.observability import register_observability as register
+
+    register(app)
 
 
 def register_extensions(app):
