@@ -139,6 +139,7 @@ class Config:
     REMINDER_MINUTES_BEFORE = env_int("REMINDER_MINUTES_BEFORE", 60)
     INACTIVE_DAYS = env_int("INACTIVE_DAYS", 30)
     MEMBERSHIP_REMINDER_DAYS = env_int("MEMBERSHIP_REMINDER_DAYS", 7)
+    PLATE_RETENTION_DAYS = env_int("PLATE_RETENTION_DAYS", 730)  # old bookings lose their plate
     WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 15)  # a freed spot is held this long
 
     # Payments. With STRIPE_SECRET_KEY, drivers prepay through Stripe Checkout and the

@@ -4,7 +4,7 @@ from flask import current_app
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 from flask_restx import Namespace, Resource, fields
 
-from parkapp.accounts import tokens, users
+from parkapp.accounts import privacy, tokens, users
 from parkapp.api.common import json_body
 from parkapp.auth_setup import auth_rate_limit
 from parkapp.extensions import limiter
@@ -99,6 +99,11 @@ class Logout(Resource):
         return "", 204
 
 
+erase_in = ns.model(
+    "EraseAccount", {"password": fields.String(required=True, min_length=1)}, strict=True
+)
+
+
 @ns.route("/me")
 class Me(Resource):
     @ns.marshal_with(user_out)
@@ -106,3 +111,22 @@ class Me(Resource):
     def get(self):
         """The current user with roles."""
         return current_user
+
+    @ns.expect(erase_in, validate=True)
+    @ns.response(204, "Erased: personal data replaced by a pseudonym, every token revoked")
+    @ns.response(401, "Wrong password")
+    @ns.response(409, "A reservation or a stay is still open")
+    @jwt_required()
+    def delete(self):
+        """Erase the account: name, email and plates pseudonymised, money records kept."""
+        privacy.erase(current_user, json_body()["password"])
+        return "", 204
+
+
+@ns.route("/me/export")
+class MyData(Resource):
+    @ns.response(200, "Everything held about the current user")
+    @jwt_required()
+    def get(self):
+        """Everything parkapp holds about you: account, vehicles, bookings, payments, more."""
+        return privacy.export_data(current_user)

@@ -1,7 +1,8 @@
 """Account forms: Flask-Security-Too's registration with the driver's name added."""
 
 from flask_security import RegisterFormV2
-from wtforms import StringField
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -10,4 +11,12 @@ class ParkappRegisterForm(RegisterFormV2):
 
     full_name = StringField(
         "Full name", validators=[DataRequired(message="Give your name."), Length(max=120)]
+    )
+
+
+class EraseAccountForm(FlaskForm):
+    """Erasing an account asks for the password again."""
+
+    password = PasswordField(
+        "Your password", validators=[DataRequired(message="Give your password to confirm.")]
     )

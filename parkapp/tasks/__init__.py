@@ -32,6 +32,10 @@ BEAT_SCHEDULE = {
         "task": "parkapp.tasks.upkeep.refresh_analytics",
         "schedule": crontab(minute="*"),
     },
+    "forget-old-plates": {
+        "task": "parkapp.tasks.upkeep.forget_old_plates",
+        "schedule": crontab(minute=15, hour=3),
+    },
     "redispatch-pending-exports": {
         "task": "parkapp.tasks.exports.redispatch_pending_exports",
         "schedule": crontab(minute="*/2"),

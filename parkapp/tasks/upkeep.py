@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from parkapp.accounts import privacy
 from parkapp.analytics import rollups as analytics_rollups
 from parkapp.booking import upkeep
 from parkapp.exports import monthly
@@ -51,3 +52,9 @@ def membership_renewals():
 def refresh_analytics():
     """Roll up the analytics days changed since the last refresh."""
     return analytics_rollups.refresh()
+
+
+@shared_task
+def forget_old_plates():
+    """Bookings past the plate retention lose their plate."""
+    return privacy.forget_old_plates()
