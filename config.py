@@ -124,6 +124,11 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = 5
     LIVE_CACHE_SECONDS = env_int("LIVE_CACHE_SECONDS", 5)  # free counts "now" are this fresh
     LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 3)  # pages refresh their free counts
+    # GET /api/v1/lots/<id>/stream: each stream lasts this long (the browser reconnects), and a
+    # process holds at most this many, so streams never take every thread of a gthread worker.
+    STREAM_SECONDS = env_int("STREAM_SECONDS", 60)
+    STREAM_HEARTBEAT_SECONDS = env_int("STREAM_HEARTBEAT_SECONDS", 15)
+    STREAM_MAX_PER_PROCESS = env_int("STREAM_MAX_PER_PROCESS", 8)
     # A map of the search results when set (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png)
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")

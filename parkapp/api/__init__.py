@@ -69,6 +69,7 @@ from parkapp.api import (  # noqa: E402  (namespaces register on import)
     ev,
     exports,
     gate,
+    live,
     lots,
     memberships,
     payments,
@@ -82,6 +83,7 @@ from parkapp.api import (  # noqa: E402  (namespaces register on import)
 for module in (
     auth,
     lots,
+    live,
     spots,
     vehicles,
     bookings,

@@ -10,6 +10,7 @@ worker, so every request counts afresh (one grouped query). Redis or the cache f
 fails a request or a booking: it is logged and skipped.
 """
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -149,6 +150,27 @@ def versions(lot_ids):
         state.failed("reading versions", exc)
         return None
     return {key: int(value or 0) for key, value in zip(keys, values, strict=True)}
+
+
+def listener():
+    """A pub/sub subscription to CHANNEL on a connection of its own; None without Redis."""
+    state = _state()
+    if state.redis() is None:
+        return None
+    try:
+        client = redis.Redis.from_url(state.url, socket_connect_timeout=0.5)
+        subscription = client.pubsub(ignore_subscribe_messages=True)
+        subscription.subscribe(CHANNEL)
+        return subscription
+    except redis.RedisError as exc:
+        state.failed("subscribing", exc)
+        return None
+
+
+def close_listener(subscription):
+    """Unsubscribe and close the listener's connection, ignoring a Redis already gone."""
+    with contextlib.suppress(redis.RedisError):
+        subscription.close()
 
 
 # -- counts -------------------------------------------------------------------------------------
