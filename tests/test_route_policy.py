@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from parkapp.extensions import db
-from parkapp.models import ExportJob, JobKind, OutboxMail
+from parkapp.models import Booking, ExportJob, JobKind, OutboxMail
 from parkapp.services import (
     bookings,
     discounts,
@@ -167,7 +167,7 @@ def _paid_stay(driver, lot, plate):
 def seed(make_user):
     """Driver A's and B's things, a lot with everything on it, a full lot with a queue."""
     users = {
-        "driver_a": make_user(email="a@example.com"),
+        "driver_a": make_user(email="ada.a@example.com"),
         "driver_b": make_user(email="b@example.com"),
         "operator": make_user(email="op@example.com", roles=("operator",)),
         "admin": make_user(email="admin@example.com", roles=("admin",)),
@@ -355,8 +355,19 @@ def request(identities, identity, endpoint, method, url):
     if method in ("POST", "PUT", "PATCH"):
         kwargs["json" if api else "data"] = {}
     response = client.open(url, method=method, **kwargs)
+    body = response.get_data()
     response.close()  # downloads stream their file
-    return response
+    return response, body
+
+
+def secrets_of(driver):
+    """What only the driver and staff may read: email, plates, codes, receipt numbers."""
+    db.session.rollback()
+    found = {driver.email, *(v.plate for v in driver.vehicles)}
+    for booking in db.session.scalars(select(Booking).where(Booking.user_id == driver.id)):
+        found.update({booking.confirmation_code, booking.plate})
+        found.update(p.receipt_number for p in booking.payments)
+    return {value for value in found if value}
 
 
 @pytest.fixture
@@ -375,6 +386,7 @@ def eager_tasks(app):
 def test_every_route_answers_each_identity_as_its_policy_says(app, make_user, eager_tasks):
     world = seed(make_user)
     identities = Identities(app, world)
+    markers = secrets_of(world.users["driver_a"])
     failures, checked = [], 0
     for endpoint, method, rule in routes(app):
         rule_policy = policy_for(endpoint, method)
@@ -385,14 +397,19 @@ def test_every_route_answers_each_identity_as_its_policy_says(app, make_user, ea
         # Refused identities first, so an allowed one cannot change what they see.
         order = sorted(IDENTITIES, key=lambda name: rule_policy.expect(name) == ALLOWED)
         for identity in order:
-            response = request(identities, identity, endpoint, method, url)
+            response, body = request(identities, identity, endpoint, method, url)
             got, want = outcome(response), expected(rule_policy, identity, api)
             checked += 1
+            where = f"{endpoint} {method} {url} as {identity}"
             if got != want:
                 failures.append(
-                    f"{endpoint} {method} {url} as {identity} ({rule_policy.name}): "
+                    f"{where} ({rule_policy.name}): "
                     f"expected {want}, got {got} ({response.status_code})"
                 )
+            if identity in ("anonymous", "driver_b"):
+                leaked = sorted(m for m in markers if m.encode() in body)
+                if leaked:
+                    failures.append(f"{where}: shows driver A's {', '.join(leaked)}")
         if endpoint in SIGNS_OUT:
             identities.sign_in()
         db.session.rollback()  # see what the requests committed
