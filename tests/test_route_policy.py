@@ -98,6 +98,7 @@ class World:
     payment: object
     job: object
     membership: object
+    membership_b: object
     vehicle: object
     plan: object
     entry: object
@@ -188,6 +189,7 @@ def seed(make_user):
     plan = memberships.create_plan(PlanInput("Commuter", 4900, vehicle_limit=3))
     vehicle = a.vehicles[0]
     membership = memberships.subscribe(a, plan.id, [vehicle.id])
+    membership_b = memberships.subscribe(b, plan.id, [b.vehicles[0].id])
     station = ev_stations.create(
         ev_stations.StationInput(
             spot_id=next(s.id for s in lot.spots if s.kind.value == "ev"),
@@ -216,6 +218,7 @@ def seed(make_user):
         payment=payment,
         job=job,
         membership=membership,
+        membership_b=membership_b,
         vehicle=vehicle,
         plan=plan,
         entry=entries["driver_a"][0],
@@ -416,4 +419,67 @@ def test_every_route_answers_each_identity_as_its_policy_says(app, make_user, ea
     print(f"{checked} requests checked")
     assert not failures, f"{len(failures)} of {checked} answers break the policy:\n  " + (
         "\n  ".join(failures)
+    )
+
+
+# --- ids inside bodies and query strings ---------------------------------------------------
+
+MISSING = 2**31 - 1  # an id no row has
+X = object()  # where a body puts the id under test; URLs say {x}
+
+
+def body_checks(world):
+    """(method, url, body, kind of id) as driver B sends them, naming an id in {x} or X."""
+    mine = world.membership_b.id
+    return [
+        ("POST", "/api/v1/payments", {"booking_id": X, "method": "online", "amount_cents": 1}),
+        ("POST", "/api/v1/discounts/validate", {"booking_id": X, "code": "SAVE10"}),
+        ("GET", "/api/v1/payments?booking_id={x}", None),
+        ("GET", "/api/v1/ev-charging?booking_id={x}", None),
+        ("POST", "/api/v1/memberships", {"plan_id": world.plan.id, "vehicle_ids": [X]}),
+        ("POST", f"/api/v1/memberships/{mine}/vehicles", {"vehicle_id": X}),
+        ("DELETE", f"/api/v1/memberships/{mine}/vehicles/{{x}}", None),
+        ("POST", f"/memberships/{mine}/vehicles", {f"membership{mine}-vehicle_id": X}),
+        ("POST", f"/memberships/{mine}/vehicles/{{x}}/remove", {}),
+    ]
+
+
+def _with_id(body, real):
+    if body is X:
+        return real
+    if isinstance(body, list):
+        return [_with_id(v, real) for v in body]
+    if isinstance(body, dict):
+        return {k: _with_id(v, real) for k, v in body.items()}
+    return body
+
+
+def _answer(identities, method, url, body):
+    """(status, error code, list total) of driver B's request."""
+    api = url.startswith("/api/")
+    kwargs = {"headers": identities.headers("driver_b", "")} if api else {}
+    if body is not None:
+        kwargs["json" if api else "data"] = body
+    response = identities.clients["driver_b"].open(url, method=method, **kwargs)
+    data = response.get_json(silent=True) or {}
+    db.session.rollback()
+    return response.status_code, data.get("code"), data.get("total")
+
+
+def test_driver_b_naming_driver_a_ids_in_a_body_is_answered_as_for_a_missing_id(
+    app, make_user, eager_tasks
+):
+    world = seed(make_user)
+    identities = Identities(app, world)
+    differences = []
+    for method, url, body in body_checks(world):
+        real = world.vehicle.id if "vehicle" in url else world.booking.id
+        own, missing = (
+            _answer(identities, method, url.format(x=value), _with_id(body, value))
+            for value in (real, MISSING)
+        )
+        if own != missing or (200 <= own[0] < 300 and own[2] is None):
+            differences.append(f"{method} {url} {body}: A's id {own}, a missing id {missing}")
+    assert not differences, "Driver B learns about driver A's objects:\n  " + "\n  ".join(
+        differences
     )
