@@ -12,12 +12,14 @@ parameters with driver A's objects (or objects of the app's, like the lot), so:
   state still means the route let the caller in), never a 5xx;
 - denied: anonymous callers are sent to the login page (pages) or get 401 (API); a logged-in
   caller with the wrong role gets 403;
-- hidden: 404, as if the object did not exist (another driver's booking, vehicle, ...).
+- hidden: 404, as if the object did not exist (another driver's booking, vehicle, ...);
+- restart: sent to the login page, whoever calls (a step of a login in progress, called
+  outside one).
 """
 
 from dataclasses import dataclass
 
-ALLOWED, DENIED, HIDDEN = "allowed", "denied", "hidden"
+ALLOWED, DENIED, HIDDEN, RESTART = "allowed", "denied", "hidden", "restart"
 IDENTITIES = ("anonymous", "driver_a", "driver_b", "operator", "admin")
 
 
@@ -37,7 +39,7 @@ class Policy:
         return getattr(self, identity)
 
 
-D, A, H = DENIED, ALLOWED, HIDDEN
+D, A, H, R = DENIED, ALLOWED, HIDDEN, RESTART
 #                      name                anon  A  B  operator admin
 PUBLIC = Policy("public", A, A, A, A, A)
 LOGGED_IN = Policy("logged in", D, A, A, A, A)  # any account; acts on the caller's own data
@@ -48,6 +50,8 @@ OWNER_OR_STAFF = Policy("owner or staff", D, A, H, A, A)
 OWNER_OR_ADMIN = Policy("owner or admin", D, A, H, H, A)
 STAFF = Policy("operator or admin", D, D, D, A, A)
 ADMIN = Policy("admin", D, D, D, D, A)
+LOGIN_STEP = Policy("login step", R, R, R, R, R)  # only inside a login under way
+SIGNED_OUT_STEP = Policy("signed-out login step", R, A, A, A, A)  # signed in: sent home
 NOWHERE = Policy("404 for everyone", H, H, H, H, H)  # a rule that serves nothing
 
 # fmt: off
@@ -65,6 +69,11 @@ POLICY = {
     "security.change_password": LOGGED_IN,
     "security.verify": LOGGED_IN,
     "security.static": PUBLIC,
+    "security.two_factor_setup": LOGGED_IN,
+    "security.two_factor_setup_validate": LOGGED_IN,
+    "security.two_factor_token_validation": LOGIN_STEP,  # the code step
+    "security.two_factor_rescue": SIGNED_OUT_STEP,  # lost the authenticator, during the code step
+    "security.tf_select": LOGIN_STEP,  # choose a second factor
     # --- auth -----------------------------------------------------------------------------
     "auth.profile": LOGGED_IN,
     # --- user (driver pages) --------------------------------------------------------------
@@ -134,6 +143,8 @@ POLICY = {
     "admin.user_roles": ADMIN,
     "admin.deactivate_user": ADMIN,
     "admin.reactivate_user": ADMIN,
+    "admin.reset_two_factor": ADMIN,
+    "admin.audit_log": ADMIN,
     "admin.booking_list": ADMIN,
     "admin.analytics_page": ADMIN,
     "admin.analytics_csv": ADMIN,
@@ -234,6 +245,7 @@ POLICY = {
     "api.reports_average-stay": ADMIN,
     "api.reports_top-lots": ADMIN,
     "api.reports_rates": ADMIN,
+    "api.audit_audit_list": ADMIN,
 }
 # fmt: on
 

@@ -389,7 +389,7 @@ def test_nobody_else_can_accept_or_decline_an_offer(queue, make_user):
 
 def test_another_drivers_offer_is_404_on_the_pages(client, auth, queue):
     _, stays, entries = queue
-    bookings.release(stays[0], stays[0].user)
+    lifecycle.release(stays[0], stays[0].user)
     auth.login(entries[1].user.email)
     for action in ("accept", "decline"):
         assert client.post(f"/waitlist/{entries[0].id}/{action}").status_code == 404
