@@ -358,7 +358,7 @@ def _charging_session(make_lot, staff):
 
 def _membership(client, auth, make_user):
     """A plan and a driver's membership of it: (plan id, membership id, driver headers)."""
-    from parkapp.services import memberships
+    from parkapp.memberships import subscriptions as memberships
 
     plan = memberships.create_plan(memberships.PlanInput("Fuzz", 100))
     member = make_user(email="member@example.com")
