@@ -148,3 +148,16 @@ def test_a_token_signed_with_another_key_is_401(client, driver):
         algorithm="HS256",
     )
     assert client.get(f"{API}/auth/me", headers=bearer(forged)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [(None, 401), ("driver", 403), ("admin", 422)],
+    ids=["anonymous", "driver", "admin"],
+)
+def test_a_body_is_checked_only_after_the_token_and_the_role(
+    client, auth, driver, admin, who, status
+):
+    headers = auth.headers({"driver": driver, "admin": admin}[who].email) if who else {}
+    response = client.post(f"{API}/lots", json={"name": 5}, headers=headers)
+    assert response.status_code == status, response.get_json()

@@ -356,9 +356,26 @@ def _charging_session(make_lot, staff):
     return ev.start(stay, station, 0, staff)
 
 
-def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, auth, admin, make_lot):
+def _membership(client, auth, make_user):
+    """A plan and a driver's membership of it: (plan id, membership id, driver headers)."""
+    from parkapp.memberships import subscriptions as memberships
+
+    plan = memberships.create_plan(memberships.PlanInput("Fuzz", 100))
+    member = make_user(email="member@example.com")
+    driver_headers = auth.headers(member.email)
+    vehicle = client.post(
+        f"{API}/vehicles", json={"plate": "ME12MBR"}, headers=driver_headers
+    ).get_json()
+    membership = memberships.subscribe(member, plan.id, [vehicle["id"]])
+    return plan.id, membership.id, driver_headers
+
+
+def test_wrong_typed_and_junk_bodies_never_give_a_server_error(
+    client, spec, auth, admin, make_lot, make_user
+):
     lot = make_lot()
-    headers = auth.headers(admin.email)
+    admin_headers = auth.headers(admin.email)
+    headers = admin_headers
     vehicle = client.post(f"{API}/vehicles", json={"plate": "AD12MIN"}, headers=headers).get_json()
     discount = client.post(
         f"{API}/discounts", json={"code": "FUZZ1", "kind": "percent", "value": 5}, headers=headers
@@ -369,6 +386,7 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, aut
         headers=headers,
     ).get_json()
     charge = _charging_session(make_lot, admin)
+    plan_id, membership_id, driver_headers = _membership(client, auth, make_user)
     ids = {
         "lot_id": lot.id,
         "spot_id": lot.spots[0].id,
@@ -377,8 +395,8 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, aut
         "vehicle_id": vehicle["id"],
         "discount_id": discount["id"],
         "rate_id": rate["id"],
-        "plan_id": 1,  # any id: a wrong body is refused before the plan is looked up
-        "membership_id": 1,
+        "plan_id": plan_id,
+        "membership_id": membership_id,
     }
     valid = {
         "lot_id": lot.id,
@@ -397,6 +415,8 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(client, spec, aut
             continue
         fields = properties(spec, bodies[0]["schema"]["$ref"].rsplit("/", 1)[1])
         url = API + path.format(**ids)
+        # The body is checked after the token's role: memberships are the driver's.
+        headers = driver_headers if path.startswith("/memberships") else admin_headers
         base = {name: valid[name] for name in fields if name in valid}
         for name in fields:
             for value in WRONG_VALUES:

@@ -447,6 +447,12 @@ def test_admin_changes_roles(client, as_admin, driver):
     assert re.search(r'checked[^>]*value="operator"|value="operator"[^>]*checked', page)
 
 
+def test_admin_takes_every_role_away_by_ticking_none(client, as_admin, driver):
+    response = client.post(f"/admin/users/{driver.id}/roles", data={})
+    assert response.status_code == 302
+    assert fresh(User, driver.id).role_names == []
+
+
 def test_admin_cannot_remove_their_own_admin_role(client, as_admin):
     page = client.post(f"/admin/users/{as_admin.id}/roles", data={"roles": ["user"]})
     assert b"You cannot remove your own admin role." in page.data

@@ -425,6 +425,16 @@ def test_cancel_frees_an_upcoming_reservation(client, auth, driver, lot):
     assert f"Reservation {booking.confirmation_code} cancelled." in page
 
 
+def test_an_operator_cannot_cancel_a_reservation_from_the_pages(
+    client, auth, driver, operator, lot
+):
+    booking = reserve(driver, lot, "CAN2", 24, 26)
+    auth.login(operator.email)
+    assert client.post(f"/bookings/{booking.id}/cancel").status_code == 404  # as the API
+    db.session.refresh(booking)
+    assert booking.status == BookingStatus.RESERVED
+
+
 def test_releasing_twice_flashes_why_and_changes_nothing(client, auth, driver, lot):
     booking = park_now(driver, lot, "TWICE1")
     auth.login()

@@ -387,6 +387,15 @@ def test_nobody_else_can_accept_or_decline_an_offer(queue, make_user):
         waitlist.decline(entries[0].id, make_user())
 
 
+def test_another_drivers_offer_is_404_on_the_pages(client, auth, queue):
+    _, stays, entries = queue
+    lifecycle.release(stays[0], stays[0].user)
+    auth.login(entries[1].user.email)
+    for action in ("accept", "decline"):
+        assert client.post(f"/waitlist/{entries[0].id}/{action}").status_code == 404
+    assert reload(entries[0]).status == WaitlistStatus.OFFERED
+
+
 def test_a_cancelled_reservation_and_a_no_show_free_spots_for_the_queue(make_lot, make_user):
     lot = make_lot(spots={"standard": 2})
     start = utcnow() + timedelta(minutes=1)

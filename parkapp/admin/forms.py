@@ -173,7 +173,9 @@ class RolesForm(FlaskForm):
     """The roles an account holds."""
 
     roles = MultiCheckboxField(
-        "Roles", choices=[SelectChoice(name, name.title()) for name in ROLE_NAMES]
+        "Roles",
+        choices=[SelectChoice(name, name.title()) for name in ROLE_NAMES],
+        default=(),  # nothing ticked is no roles, not None
     )
 
 

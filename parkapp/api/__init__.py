@@ -4,6 +4,7 @@ from flask import Blueprint
 from flask_restx import Api
 from werkzeug.exceptions import HTTPException
 
+from parkapp.api.common import Resource
 from parkapp.core.exceptions import DomainError
 from parkapp.errors import CODES, error_body
 
@@ -21,6 +22,12 @@ AUTHORIZATIONS = {
 
 class ParkappApi(Api):
     """Flask-RESTX with API.md's error body for every error it handles."""
+
+    def register_resource(self, namespace, resource, *urls, **kwargs):
+        # Flask-RESTX's own Resource checks the body before the token (see common.Resource).
+        if not issubclass(resource, Resource):
+            raise TypeError(f"{resource.__name__} must subclass parkapp.api.common.Resource")
+        return super().register_resource(namespace, resource, *urls, **kwargs)
 
     def handle_error(self, e):
         if isinstance(e, DomainError):

@@ -1,10 +1,11 @@
 """/audit: the log of admin and operator actions (admin only)."""
 
 from flask import request
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     MAX_PER_PAGE,
+    Resource,
     error_model,
     iso,
     page_model,

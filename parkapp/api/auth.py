@@ -2,10 +2,10 @@
 
 from flask import current_app
 from flask_jwt_extended import current_user, get_jwt, jwt_required
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.accounts import privacy, tokens, users
-from parkapp.api.common import json_body
+from parkapp.api.common import Resource, json_body
 from parkapp.auth_setup import auth_rate_limit
 from parkapp.extensions import limiter
 

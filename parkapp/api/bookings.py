@@ -4,7 +4,7 @@ import re
 
 from flask import request
 from flask_jwt_extended import current_user, jwt_required
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 from sqlalchemy.orm import joinedload
 
 from parkapp.api.common import (
@@ -12,6 +12,7 @@ from parkapp.api.common import (
     KINDS,
     MAX_ID,
     NO_NUL,
+    Resource,
     arg_int,
     error_model,
     iso,

@@ -1,8 +1,16 @@
 """/lots/{id}/demand: anyone reads a lot's demand pricing; admins replace its settings."""
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from parkapp.api.common import ID, error_model, json_body, nullable, optional_user, roles_required
+from parkapp.api.common import (
+    ID,
+    Resource,
+    error_model,
+    json_body,
+    nullable,
+    optional_user,
+    roles_required,
+)
 from parkapp.lots import lots
 from parkapp.models import DemandDirection
 from parkapp.models.demand import MAX_ADJUST, MIN_ADJUST

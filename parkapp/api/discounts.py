@@ -1,7 +1,7 @@
 """/discounts: admins manage promo codes; anyone checks a code against a stay or a booking."""
 
 from flask import request
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 from werkzeug.exceptions import Unauthorized
 
 from parkapp.api.bookings import quote_dict, quote_out
@@ -11,6 +11,7 @@ from parkapp.api.common import (
     MAX_ID,
     MAX_PER_PAGE,
     NO_NUL,
+    Resource,
     error_model,
     iso,
     json_body,

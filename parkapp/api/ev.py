@@ -7,12 +7,13 @@ their booking's bill.
 
 from flask import request
 from flask_jwt_extended import current_user, jwt_required
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     MAX_ID,
     MAX_PER_PAGE,
+    Resource,
     arg_int,
     error_model,
     iso,

@@ -5,12 +5,13 @@ Another user's export is a 404, so ids do not leak.
 
 from flask import send_file, url_for
 from flask_jwt_extended import current_user, jwt_required
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 from sqlalchemy import select
 
 from parkapp.api.common import (
     ID,
     MAX_ID,
+    Resource,
     error_model,
     iso,
     json_body,

@@ -2,13 +2,14 @@
 
 from flask import request
 from flask_jwt_extended import current_user
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.bookings import booking_dict, booking_out, quote_out
 from parkapp.api.common import (
     KINDS,
     MAX_ID,
     NO_NUL,
+    Resource,
     arg_int,
     error_model,
     iso,

@@ -3,9 +3,9 @@
 import threading
 
 from flask import Response, current_app, stream_with_context
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
-from parkapp.api.common import ID, error_model
+from parkapp.api.common import ID, Resource, error_model
 from parkapp.core.exceptions import DomainError, NotFound
 from parkapp.lots import stream
 

@@ -4,13 +4,14 @@ import re
 from datetime import time
 
 from flask import request
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     KINDS,
     MAX_PER_PAGE,
     NO_NUL,
+    Resource,
     arg_float,
     error_model,
     json_body,

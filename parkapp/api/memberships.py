@@ -1,12 +1,13 @@
 """/membership-plans (anyone reads, admins manage) and /memberships (a driver's own)."""
 
 from flask_jwt_extended import current_user
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     MAX_ID,
     NO_NUL,
+    Resource,
     error_model,
     iso,
     json_body,

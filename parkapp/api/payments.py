@@ -8,12 +8,13 @@ from io import BytesIO
 
 from flask import request, send_file, url_for
 from flask_jwt_extended import current_user, jwt_required
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     MAX_ID,
     NO_NUL,
+    Resource,
     arg_int,
     error_model,
     iso,

@@ -3,13 +3,14 @@
 from datetime import date, time
 
 from flask import request
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     MAX_ID,
     MAX_PER_PAGE,
     NO_NUL,
+    Resource,
     arg_int,
     error_model,
     json_body,

@@ -1,11 +1,19 @@
 """/reports: the admin dashboard's figures, and the operators' day at each lot."""
 
 from flask import request
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.analytics import charts as analytics
 from parkapp.analytics import dashboard as reports
-from parkapp.api.common import MAX_ID, arg_int, error_model, iso, query_params, roles_required
+from parkapp.api.common import (
+    MAX_ID,
+    Resource,
+    arg_int,
+    error_model,
+    iso,
+    query_params,
+    roles_required,
+)
 from parkapp.gate import dashboard as operations
 from parkapp.models import PaymentMethod, WaitlistStatus
 

@@ -1,11 +1,12 @@
 """Spots: a lot's spots with whether each is occupied now, bulk creation, status, removal."""
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     KINDS,
     NO_NUL,
+    Resource,
     error_model,
     json_body,
     page_model,

@@ -1,13 +1,14 @@
 """/vehicles: a driver's own vehicles; another user's vehicle is a 404."""
 
 from flask_jwt_extended import current_user, jwt_required
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 from sqlalchemy import select
 
 from parkapp.accounts import vehicles
 from parkapp.api.common import (
     ID,
     NO_NUL,
+    Resource,
     error_model,
     iso,
     json_body,

@@ -1,10 +1,10 @@
 """/lots/{id}/waitlist and /waitlist/{id}: queue for a full lot, see the place, take an offer."""
 
 from flask_jwt_extended import current_user, jwt_required
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.bookings import booking_dict, booking_out
-from parkapp.api.common import ID, KINDS, NO_NUL, error_model, iso, json_body, nullable
+from parkapp.api.common import ID, KINDS, NO_NUL, Resource, error_model, iso, json_body, nullable
 from parkapp.api.spots import spot_brief, spot_brief_out
 from parkapp.models import WaitlistStatus
 from parkapp.waitlist import queue as waitlist

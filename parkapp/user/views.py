@@ -13,7 +13,7 @@ from flask_security import auth_required, current_user
 from parkapp.accounts import vehicles as vehicle_service
 from parkapp.billing import refunds
 from parkapp.booking import claims, lifecycle, queries
-from parkapp.core.exceptions import DomainError
+from parkapp.core.exceptions import DomainError, NotFound
 from parkapp.core.money import money
 from parkapp.lots import availability, live, lots
 from parkapp.models import SpotStatus, utcnow
@@ -227,6 +227,8 @@ def _act(booking_id, action, done):
     booking = queries.get_booking(booking_id, current_user)
     try:
         action(booking, current_user)
+    except NotFound:
+        raise  # staff may see the booking but not do this to it: 404, as the API answers
     except DomainError as exc:
         flash(exc.message, "error")
     else:

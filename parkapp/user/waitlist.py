@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from parkapp.core.exceptions import DomainError
+from parkapp.core.exceptions import DomainError, NotFound
 from parkapp.models import utcnow
 from parkapp.user.blueprint import bp
 from parkapp.user.forms import KIND_LABELS
@@ -107,6 +107,8 @@ def accept_offer(entry_id):
     """Take the held spot: parking starts now."""
     try:
         booking = waitlist.accept(entry_id, current_user)
+    except NotFound:
+        raise  # another driver's entry: 404, as for an id that does not exist
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("user.waitlist"))
@@ -120,6 +122,8 @@ def decline_offer(entry_id):
     """Turn the offer down; the spot goes to the next driver."""
     try:
         entry = waitlist.decline(entry_id, current_user)
+    except NotFound:
+        raise  # another driver's entry: 404, as for an id that does not exist
     except DomainError as exc:
         flash(exc.message, "error")
     else:
