@@ -15,6 +15,7 @@ from parkapp.core.exceptions import Forbidden, Invalid, NotFound, WrongState
 from parkapp.dbsetup import write_transaction
 from parkapp.exports import activity_pdf
 from parkapp.exports import booking_csv as csv_export
+from parkapp.exports import leases as export_leases
 from parkapp.extensions import db
 from parkapp.models import (
     Booking,
@@ -27,7 +28,6 @@ from parkapp.models import (
     User,
     utcnow,
 )
-from parkapp.exports import leases as export_leases
 
 log = logging.getLogger(__name__)
 ADMIN_KINDS = {JobKind.ADMIN_BOOKINGS_CSV, JobKind.REVENUE_PDF}

@@ -10,9 +10,9 @@ from sqlalchemy.exc import OperationalError
 
 from parkapp.core import hooks
 from parkapp.exports import jobs as exports
+from parkapp.exports import leases as export_leases
 from parkapp.extensions import db
 from parkapp.models import ExportJob, JobStatus
-from parkapp.exports import leases as export_leases
 
 log = logging.getLogger(__name__)
 # SMTP refusals and timeouts, a lost database connection: worth another try later.
