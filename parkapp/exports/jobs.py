@@ -32,7 +32,6 @@ from parkapp.models import (
 log = logging.getLogger(__name__)
 ADMIN_KINDS = {JobKind.ADMIN_BOOKINGS_CSV, JobKind.REVENUE_PDF}
 MAX_ATTACHMENT = 10 * 1024 * 1024
-REDISPATCH_AFTER = timedelta(minutes=2)
 
 
 def parse_month(value, field="month"):
@@ -119,7 +118,7 @@ def dispatch(job):
 
 def redispatch_pending():
     """Enqueue jobs still pending a while after they were created or last dispatched."""
-    cutoff = utcnow() - REDISPATCH_AFTER
+    cutoff = utcnow() - export_leases.lease_length()  # as long as a lost run takes to notice
     jobs = db.session.scalars(
         select(ExportJob).where(
             ExportJob.status == JobStatus.PENDING,
@@ -273,8 +272,8 @@ def mail_sent(job):
 
 
 def reclaim_expired():
-    """Dispatch again the jobs whose worker died (lease expired); fail those out of attempts."""
-    return export_leases.reclaim_expired(dispatch)
+    """Dispatch again jobs whose worker died (lease expired) or that never reached the broker."""
+    return {**export_leases.reclaim_expired(dispatch), "pending": redispatch_pending()}
 
 
 def _conditions(job):
