@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from parkapp.extensions import db
+from parkapp.memberships import renewals as membership_renewals
+from parkapp.memberships import subscriptions as memberships
 from parkapp.models import (
     Membership,
     MembershipPayment,
@@ -14,8 +16,6 @@ from parkapp.models import (
     PaymentStatus,
     utcnow,
 )
-from parkapp.memberships import renewals as membership_renewals
-from parkapp.memberships import subscriptions as memberships
 from tests.conftest import hours_from_now, iso
 from tests.stripe_stub import WEBHOOK_SECRET, StripeStub
 from tests.test_api_memberships import PLAN, add_vehicles, subscribe

@@ -1,7 +1,7 @@
 """export job leases, membership payments
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-10 09:00:00
 
 Written by hand. A lease on each export job row (token and expiry), so a job whose worker
@@ -15,7 +15,7 @@ import parkapp.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
