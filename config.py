@@ -145,6 +145,11 @@ class Config:
     INACTIVE_DAYS = env_int("INACTIVE_DAYS", 30)
     MEMBERSHIP_REMINDER_DAYS = env_int("MEMBERSHIP_REMINDER_DAYS", 7)
     PLATE_RETENTION_DAYS = env_int("PLATE_RETENTION_DAYS", 730)  # old bookings lose their plate
+    # Export jobs: a worker's lease on a job lasts this long without a heartbeat; the upkeep
+    # task looks for expired leases this often; a job whose worker died this often fails.
+    EXPORT_LEASE_SECONDS = env_int("EXPORT_LEASE_SECONDS", 120)
+    EXPORT_RECLAIM_SECONDS = env_int("EXPORT_RECLAIM_SECONDS", 60)
+    EXPORT_MAX_ATTEMPTS = env_int("EXPORT_MAX_ATTEMPTS", 3)
     WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 15)  # a freed spot is held this long
 
     # Payments. With STRIPE_SECRET_KEY, drivers prepay through Stripe Checkout and the

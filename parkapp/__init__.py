@@ -65,12 +65,14 @@ def register_extensions(app):
 def register_hooks():
     """Let the higher domains subscribe to the lower ones' hooks."""
     from parkapp.analytics import rollups
+    from parkapp.billing import membership_payments
     from parkapp.tasks import exports as export_tasks
     from parkapp.waitlist import subscriptions
 
     rollups.listen()
     subscriptions.subscribe()
     export_tasks.subscribe()
+    membership_payments.listen()
 
 
 def register_blueprints(app):

@@ -1,6 +1,7 @@
 """Central error handlers: JSON for the API (and JSON clients), HTML pages otherwise."""
 
 from flask import jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from parkapp.core.exceptions import DomainError
@@ -71,11 +72,56 @@ def register(app):
             exc.code, data.get("message", message), data.get("code"), data.get("errors"), headers
         )
 
+    # Runs before Flask-SQLAlchemy's own teardown (registered later, run first): closing a
+    # session whose connection was killed raises, and would turn any answer into a bare 500.
+    @app.teardown_appcontext
+    def _close_session(exc):
+        _drop_session()
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc):
+        if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+            return _unexpected(exc)
+        _drop_session()
+        # The connection was lost (database restarted, connection killed): the transaction
+        # was rolled back, unless it was lost during COMMIT itself, hence "may".
+        app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path, exc)
+        return respond(
+            503,
+            "The database could not be reached; please try again in a moment.",
+            "database_unavailable",
+            headers={"Retry-After": "1"},
+        )
+
     @app.errorhandler(Exception)
     def _unexpected(exc):
-        db.session.rollback()
+        _safe_rollback()
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return respond(500, "Something went wrong on our side; nothing was saved.")
+
+
+def _safe_rollback():
+    """Roll the session back; on a connection already lost, drop the session instead.
+
+    An error handler (or the app context's teardown) that raised would leave the client
+    Werkzeug's bare HTML 500.
+    """
+    try:
+        db.session.rollback()
+    except Exception:  # the connection died under the transaction
+        _drop_session()
+
+
+def _drop_session():
+    """Close the request's session whatever state its connection is in; forget it if that fails.
+
+    Closing rolls back on the connection, which raises when the connection was killed (also
+    after a savepoint was rolled back); the teardown would then raise it again.
+    """
+    try:
+        db.session.remove()
+    except Exception:
+        db.session.registry.clear()  # the dead connection is invalidated and discarded
 
 
 def _retry_after(exc):

@@ -736,3 +736,87 @@ def test_admin_outbox_lists_and_shows_kept_mails(client, auth, admin):
     assert "Hello &lt;Dana&gt;" in shown
     assert 'sandbox title="HTML body of the mail" srcdoc="&lt;p&gt;Hello' in shown
     assert client.get("/admin/outbox/999999").status_code == 404
+
+
+# -- leases: a job whose worker died is taken up again, by one runner only ------------------
+
+RECLAIM = "parkapp.tasks.exports.reclaim_expired_exports"
+
+
+def expire_lease(job_id, minutes=5):
+    """As if the lease holder died `minutes` ago (its heartbeats stopped)."""
+    past = utcnow() - timedelta(minutes=minutes)
+    db.session.execute(
+        db.update(ExportJob)
+        .where(ExportJob.id == job_id)
+        .values(lease_expires_at=past, dispatched_at=past - timedelta(minutes=5))
+    )
+    db.session.commit()
+
+
+def test_a_job_whose_worker_died_is_dispatched_again_and_mailed_once(app, driver, lot, mailbox):
+    from parkapp.exports import leases as export_leases
+
+    add_bookings(driver, lot, utc(2025, 5, 1, 9), count=3)
+    job = new_job(driver, JobKind.BOOKINGS_CSV)
+    dead = export_leases.claim(job.id)  # a worker took it, then was SIGKILLed
+    db.session.execute(db.update(ExportJob).values(status=JobStatus.RUNNING, progress=66))
+    db.session.commit()
+
+    assert run_task(app, RECLAIM).result == {
+        "redispatched": 0,
+        "failed": 0,
+        "pending": 0,
+    }  # lease still live
+    assert run_task(app, RUN_EXPORT, job.id).result == "busy"  # nor may anyone else run it
+    expire_lease(job.id)
+    assert run_task(app, RECLAIM).result == {"redispatched": 1, "failed": 0, "pending": 0}
+
+    job = job_of(job.id)
+    assert (job.status, job.attempts, job.lease_token) == (JobStatus.DONE, 2, None)
+    assert len(mailbox.to("driver@example.com")) == 1
+    # The dead run's message, redelivered late, neither builds nor mails again.
+    assert export_leases.claim(job.id, dead) is None
+    assert run_task(app, RUN_EXPORT, job.id).result == "done"
+    assert len(mailbox.to("driver@example.com")) == 1
+
+
+def test_a_runner_whose_lease_was_taken_over_records_no_file(app, driver, lot, mailbox):
+    from parkapp.exports import leases as export_leases
+
+    add_bookings(driver, lot, utc(2025, 5, 1, 9), count=3)
+    job = new_job(driver, JobKind.BOOKINGS_CSV)
+    stalled = export_leases.claim(job.id)  # a runner that stalls past its lease
+    exports.start(job_of(job.id), stalled)
+    path, name, rows = exports.generate(job_of(job.id), stalled)
+    expire_lease(job.id)
+    assert run_task(app, RECLAIM).result["redispatched"] == 1  # the reclaimed run finishes
+
+    with pytest.raises(export_leases.LeaseLost):
+        exports.finish(job_of(job.id), path, name, rows, stalled)
+    with pytest.raises(export_leases.LeaseLost):  # nor can it report progress
+        exports.progress_updater(job_of(job.id), stalled)(1, 2)
+
+    job = job_of(job.id)
+    assert job.status == JobStatus.DONE and job.file_path != path
+    assert not os.path.exists(path) and os.path.exists(job.file_path)
+    assert len(mailbox.to("driver@example.com")) == 1
+
+
+def test_a_job_whose_worker_keeps_dying_fails_after_its_attempts(app, driver, client, auth):
+    from parkapp.exports import leases as export_leases
+
+    job = new_job(driver, JobKind.BOOKINGS_CSV)
+    for attempt in range(1, 4):  # EXPORT_MAX_ATTEMPTS = 3: each run dies mid-way
+        assert export_leases.claim(job.id) is not None
+        expire_lease(job.id)
+        expected = {"redispatched": 0, "failed": 1, "pending": 0} if attempt == 3 else None
+        if expected:
+            assert run_task(app, RECLAIM).result == expected
+
+    job = job_of(job.id)
+    assert (job.status, job.attempts, job.lease_token) == (JobStatus.FAILED, 3, None)
+    assert "stopped 3 times" in job.error
+    assert export_leases.claim(job.id) is None
+    auth.login()
+    assert "stopped 3 times" in client.get("/exports").get_data(as_text=True)

@@ -14,9 +14,10 @@ import pytest
 
 from parkapp.extensions import db
 from parkapp.models import ExportJob
-from tests.test_exports import add_bookings, attachments, fetch, set_eager, utc
+from tests.test_exports import add_bookings, attachments, fetch, run_task, set_eager, utc
 from tests.worker_process import CeleryWorker
 
+LEASE_SECONDS = 3
 pytestmark = pytest.mark.skipif(
     not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: a real worker needs the Redis broker"
 )
@@ -29,14 +30,19 @@ def start_worker(app, smtp_server):
     app.extensions["celery"].control.purge()  # nothing left queued by other tests
     started = []
 
-    def start(name, row_delay_ms):
+    def start(name, row_delay_ms, beat=False):
         worker = CeleryWorker(
             name,
             {
                 "MAIL_SERVER": "127.0.0.1",
                 "MAIL_PORT": str(smtp_server.port),
                 "EXPORT_ROW_DELAY_MS": str(row_delay_ms),
+                # A short lease and a reclaim every second: a dead worker's job is taken
+                # up again in seconds rather than the production minutes.
+                "EXPORT_LEASE_SECONDS": str(LEASE_SECONDS),
+                "EXPORT_RECLAIM_SECONDS": "1",
             },
+            beat=beat,
         )
         started.append(worker)
         return worker.start()
@@ -124,12 +130,54 @@ def test_worker_killed_mid_export_loses_nothing_and_mails_once(
     db.session.rollback()
     assert db.session.get(ExportJob, accepted["id"]).status.value == "running"
 
-    rescuer = start_worker("rescuer", row_delay_ms=0)
+    # The requeued message finds the dead run's lease still live and leaves the job to the
+    # upkeep task (beat), which dispatches it again once the lease has expired.
+    rescuer = start_worker("rescuer", row_delay_ms=0, beat=True)
     final = poll(client, accepted["status_url"], headers, finished)[-1]
 
     assert final["status"] == "done", final
     assert db.session.get(ExportJob, accepted["id"]).attempts == 2
     assert len(wait_for_mail(mailbox, "driver@example.com")) == 1
     rescuer.wait_for_log("succeeded", timeout=10)  # the new worker finished it
+    time.sleep(1)  # a duplicate would arrive right behind the first mail
+    assert len(mailbox.to("driver@example.com")) == 1
+
+
+def test_worker_sigkilled_whole_is_replaced_within_the_lease_and_mails_once(
+    app, start_worker, client, auth, driver, lot, mailbox
+):
+    """SIGKILL of the whole worker leaves its message unacked in Redis for the 2 h visibility
+    timeout; the job's expired lease gets it dispatched again by beat within seconds."""
+    add_bookings(driver, lot, utc(2024, 1, 1), count=1500, every=timedelta(hours=3))
+    headers = auth.headers()
+    doomed = start_worker("doomed", row_delay_ms=3)
+
+    accepted = request_csv(client, headers)
+    poll(
+        client,
+        accepted["status_url"],
+        headers,
+        lambda s: s["status"] == "running" and s["progress"] >= 10,
+    )
+    doomed.kill()
+    killed_at = time.monotonic()
+    db.session.rollback()
+    assert db.session.get(ExportJob, accepted["id"]).status.value == "running"
+
+    start_worker("rescuer", row_delay_ms=0, beat=True)
+    final = poll(client, accepted["status_url"], headers, finished, timeout=30)[-1]
+
+    assert final["status"] == "done", final
+    assert time.monotonic() - killed_at < LEASE_SECONDS + 25
+    (message,) = wait_for_mail(mailbox, "driver@example.com")
+    ((_, _, attached),) = attachments(message)
+    assert attached.decode().count("\n") == 1501
+    time.sleep(0.5)  # the lease is given back right after the mail
+    db.session.rollback()
+    job = db.session.get(ExportJob, accepted["id"])
+    assert job.attempts == 2 and job.lease_token is None
+    # The original message, redelivered by Redis hours later, finds the job over.
+    set_eager(app)
+    assert run_task(app, "parkapp.tasks.exports.run_export", accepted["id"]).result == "done"
     time.sleep(1)  # a duplicate would arrive right behind the first mail
     assert len(mailbox.to("driver@example.com")) == 1

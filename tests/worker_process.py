@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 class CeleryWorker:
     """Start, inspect and stop one worker process tree."""
 
-    def __init__(self, name, env=None):
+    def __init__(self, name, env=None, beat=False):
         self.name = name
+        self.beat = beat
         self.env = {**os.environ, "PARKAPP_CONFIG": "testing", **(env or {})}
         handle, self.log_path = tempfile.mkstemp(prefix=f"celery-{name}-", suffix=".log")
         os.close(handle)
@@ -47,6 +48,8 @@ class CeleryWorker:
             "--without-mingle",
             "--without-heartbeat",
         ]
+        if self.beat:  # embedded beat, its schedule file next to the log
+            command += ["--beat", "--schedule", f"{self.log_path}.beat"]
         # Its own session, so stopping it can take the whole process group down.
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -86,6 +89,11 @@ class CeleryWorker:
         os.kill(child, signal.SIGKILL)
         return child
 
+    def kill(self):
+        """SIGKILL the whole worker at once, as a lost machine or the OOM killer would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+
     def stop(self, timeout=15):
         """Warm shutdown (SIGTERM), then SIGKILL the group if it lingers."""
         if self.process is None or self.process.poll() is not None:
@@ -105,3 +113,5 @@ class CeleryWorker:
             if self.process is not None and self.process.poll() is None:
                 os.killpg(self.process.pid, signal.SIGKILL)
             os.unlink(self.log_path)
+            for suffix in ("", ".db", ".dat", ".dir", ".bak"):
+                Path(f"{self.log_path}.beat{suffix}").unlink(missing_ok=True)

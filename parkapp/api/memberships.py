@@ -1,5 +1,6 @@
 """/membership-plans (anyone reads, admins manage) and /memberships (a driver's own)."""
 
+from flask import request
 from flask_jwt_extended import current_user
 from flask_restx import Namespace, fields
 
@@ -18,7 +19,7 @@ from parkapp.api.common import (
     paginate,
     roles_required,
 )
-from parkapp.billing import savings
+from parkapp.billing import membership_payments, payments, savings
 from parkapp.memberships import subscriptions as memberships
 
 ns = Namespace("memberships", description="Membership plans and memberships", path="/")
@@ -43,6 +44,18 @@ plan_out = ns.model(
     },
 )
 plan_page = page_model(ns, "MembershipPlanPage", plan_out)
+IDEMPOTENCY = {
+    "Idempotency-Key": {
+        "in": "header",
+        "type": "string",
+        "description": "the same key again returns the first answer and charges nothing more",
+    }
+}
+
+
+def _key():
+    key = request.headers.get("Idempotency-Key")
+    return payments.check_key(key) if key is not None else None
 
 
 def _plan_fields(required):
@@ -93,6 +106,19 @@ usage_out = ns.model(
         "days_remaining": fields.Integer(example=21),
     },
 )
+membership_payment_out = ns.model(
+    "MembershipPayment",
+    {
+        "id": fields.Integer,
+        "purpose": fields.String(enum=["subscribe", "renew"]),
+        "status": fields.String(enum=["pending", "paid", "failed", "refunded"]),
+        "amount": fields.Nested(money_out),
+        "test_mode": fields.Boolean(description="recorded paid with no card charged"),
+        "receipt_number": fields.String(example="M-20261123-7KQ2MX"),
+        "paid_at": fields.DateTime,
+        "checkout_url": fields.String(description="Stripe Checkout page while pending"),
+    },
+)
 membership_out = ns.model(
     "Membership",
     {
@@ -107,6 +133,9 @@ membership_out = ns.model(
         "paid_at": fields.DateTime,
         "vehicles": fields.List(fields.Nested(vehicle_brief)),
         "usage": fields.Nested(usage_out),
+        "payment": fields.Nested(
+            membership_payment_out, allow_null=True, description="the latest payment"
+        ),
     },
 )
 membership_page = page_model(ns, "MembershipPage", membership_out)
@@ -144,8 +173,26 @@ def plan_dict(plan):
     }
 
 
+def payment_dict(payment):
+    """A membership payment as the API shows it (None for none)."""
+    if payment is None:
+        return None
+    return {
+        "id": payment.id,
+        "purpose": payment.purpose,
+        "status": payment.status.value,
+        "amount": money(payment.amount_cents, payment.currency),
+        "test_mode": payment.test_mode,
+        "receipt_number": payment.receipt_number,
+        "paid_at": iso(payment.paid_at),
+        "checkout_url": membership_payments.checkout_url(payment)
+        if payment.status.value == "pending"
+        else None,
+    }
+
+
 def membership_dict(membership):
-    """A membership with its usage figures."""
+    """A membership with its usage figures and latest payment."""
     usage = savings.usage(membership)
     return {
         "id": membership.id,
@@ -168,6 +215,7 @@ def membership_dict(membership):
             "saved": money(usage.saved_cents, membership.currency),
             "days_remaining": usage.days_remaining,
         },
+        "payment": payment_dict(membership_payments.latest(membership)),
     }
 
 
@@ -241,16 +289,25 @@ class MembershipList(Resource):
         return page_of(memberships.memberships_of(current_user), membership_dict)
 
     @ns.expect(subscribe_in, validate=True)
-    @ns.response(201, "Subscribed; the plan's price is charged", membership_out)
+    @ns.doc(params=IDEMPOTENCY)
+    @ns.response(
+        201,
+        "Subscribed against a payment: paid (test mode), or pending with its checkout_url",
+        membership_out,
+    )
     @ns.response(404, "No such plan on offer", error)
     @ns.response(409, "Already a member of this plan, or more vehicles than it covers", error)
     @ns.response(422, "Invalid field, or not your vehicle", error)
+    @ns.response(503, "No payment service set up (payments_unavailable), or Stripe down", error)
     @roles_required("user")
     def post(self):
-        """Subscribe to a plan, covering some of your vehicles."""
+        """Subscribe to a plan, covering some of your vehicles; the payment is in the answer."""
         data = json_body()
         membership = memberships.subscribe(
-            current_user, data["plan_id"], data.get("vehicle_ids") or []
+            current_user,
+            data["plan_id"],
+            data.get("vehicle_ids") or [],
+            idempotency_key=_key(),
         )
         return membership_dict(membership), 201
 
@@ -329,6 +386,6 @@ _action(
 )
 _action(
     "renew",
-    "Renew now for one more term from the current end; the plan's price is charged.",
+    "Renew for one more term from the current end, against a payment (503 without one).",
     "Ended, or the plan is withdrawn",
 )

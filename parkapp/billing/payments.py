@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.billing import bills as billing
-from parkapp.billing import refunds, stripe_checkout
+from parkapp.billing import membership_payments, refunds, stripe_checkout
 from parkapp.core.codes import new_code
 from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
 from parkapp.core.money import money
@@ -207,6 +207,9 @@ def settle_open_checkouts(booking, amount_cents=None):
 
 def handle_stripe_event(kind, session):
     """Apply a verified webhook event to its payment; other event types are ignored."""
+    membership_payment = membership_payments.of_session(session)
+    if membership_payment is not None:
+        return membership_payments.handle_event(kind, session, membership_payment)
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         checkout_completed(session)
     elif kind in ("checkout.session.expired", "checkout.session.async_payment_failed"):

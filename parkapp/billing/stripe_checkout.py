@@ -69,20 +69,30 @@ def _call(doing, method, *args, **kwargs):
 def open_checkout(payment, booking, success_url, cancel_url):
     """Create the Checkout session for a pending payment; return its id and page address."""
     lot = booking.lot
+    return open_checkout_for(
+        payment,
+        f"Parking at {lot.name}, spot {booking.spot.label}",
+        f"Booking {booking.confirmation_code}, {booking.plate}",
+        {"payment_id": str(payment.id), "booking_id": str(booking.id)},
+        booking.user.email if booking.user is not None else None,
+        (success_url, cancel_url),
+    )
+
+
+def open_checkout_for(payment, name, description, metadata, email, return_urls):
+    """A Checkout session for one line of `payment.amount_cents`; return its id and address."""
+    success_url, cancel_url = return_urls
     params = {
         "mode": "payment",
         "client_reference_id": str(payment.id),
-        "metadata": {"payment_id": str(payment.id), "booking_id": str(booking.id)},
+        "metadata": metadata,
         "line_items": [
             {
                 "quantity": 1,
                 "price_data": {
                     "currency": payment.currency.lower(),
                     "unit_amount": payment.amount_cents,
-                    "product_data": {
-                        "name": f"Parking at {lot.name}, spot {booking.spot.label}",
-                        "description": f"Booking {booking.confirmation_code}, {booking.plate}",
-                    },
+                    "product_data": {"name": name, "description": description},
                 },
             }
         ],
@@ -90,8 +100,8 @@ def open_checkout(payment, booking, success_url, cancel_url):
         "cancel_url": cancel_url,
         "expires_at": int(time.time()) + CHECKOUT_MINUTES * 60 + 60,
     }
-    if booking.user is not None:
-        params["customer_email"] = booking.user.email
+    if email:
+        params["customer_email"] = email
     session = _call(
         "start the checkout",
         _client().v1.checkout.sessions.create,

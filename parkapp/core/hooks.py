@@ -22,6 +22,11 @@ bulk_booking_change = _hooks.signal("bulk-booking-change")
 export_queued = _hooks.signal("export-queued")
 """Sent with `job_id` after the job row committed; the task layer enqueues it and answers True."""
 
+membership_term_due = _hooks.signal("membership-term-due")
+"""Sent inside the transaction granting a membership term, with `session`, `membership`,
+`purpose` ("subscribe", "renew", "auto_renew"), `key` and `now`; billing records the term's
+payment and answers "paid" or "pending" (a Checkout to finish); no answer: no payment."""
+
 
 def first_answer(signal, **kwargs):
     """The first receiver's answer that is not None, or None when nobody answered."""

@@ -3,6 +3,7 @@
 import logging
 import os
 import secrets
+import time
 from datetime import date, datetime, timedelta
 
 from flask import current_app
@@ -14,6 +15,7 @@ from parkapp.core.exceptions import Forbidden, Invalid, NotFound, WrongState
 from parkapp.dbsetup import write_transaction
 from parkapp.exports import activity_pdf
 from parkapp.exports import booking_csv as csv_export
+from parkapp.exports import leases as export_leases
 from parkapp.extensions import db
 from parkapp.models import (
     Booking,
@@ -30,7 +32,6 @@ from parkapp.models import (
 log = logging.getLogger(__name__)
 ADMIN_KINDS = {JobKind.ADMIN_BOOKINGS_CSV, JobKind.REVENUE_PDF}
 MAX_ATTACHMENT = 10 * 1024 * 1024
-REDISPATCH_AFTER = timedelta(minutes=2)
 
 
 def parse_month(value, field="month"):
@@ -117,7 +118,7 @@ def dispatch(job):
 
 def redispatch_pending():
     """Enqueue jobs still pending a while after they were created or last dispatched."""
-    cutoff = utcnow() - REDISPATCH_AFTER
+    cutoff = utcnow() - export_leases.lease_length()  # as long as a lost run takes to notice
     jobs = db.session.scalars(
         select(ExportJob).where(
             ExportJob.status == JobStatus.PENDING,
@@ -175,66 +176,104 @@ def _new_file(job, suffix):
     return os.path.join(export_dir(), f"job-{job.id}-{secrets.token_hex(6)}-{suffix}")
 
 
-def start(job):
-    """Mark a job running (idempotent for a job that is already done)."""
-    with write_transaction():
-        job.status = JobStatus.RUNNING
-        job.attempts += 1
-        job.started_at = utcnow()
-        job.progress = 0
-        job.error = None
+def start(job, token):
+    """Mark a job running for the runner holding lease `token` (LeaseLost if it is no more)."""
+    db.session.commit()
+    started = db.session.execute(
+        db.update(ExportJob)
+        .where(ExportJob.id == job.id, ExportJob.lease_token == token)
+        .values(status=JobStatus.RUNNING, started_at=utcnow(), progress=0, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if started.rowcount != 1:
+        raise export_leases.LeaseLost(f"export job {job.id}: lease taken over")
+    db.session.refresh(job)
 
 
-def progress_updater(job):
-    """A callback writing progress to the job row, at most once per percent."""
-    state = {"last": -1}
+def progress_updater(job, token):
+    """A callback writing progress to the job row at most once per percent, renewing the lease.
+
+    Between percents it still renews the lease every third of its length, so a slow export
+    keeps its lease; it raises LeaseLost once another runner has taken the job over.
+    """
+    state = {"last": -1, "beat": time.monotonic()}
     job_id = job.id
+    beat_every = export_leases.lease_length().total_seconds() / 3
 
     def update(done, total):
         percent = 99 if not total else min(99, int(done * 100 / total))
         if percent > state["last"]:
             state["last"] = percent
-            # Its own short transaction: the session is busy streaming rows, and committing
-            # it would close PostgreSQL's server-side cursor under the export.
-            with db.engine.begin() as conn:
-                conn.execute(
-                    db.update(ExportJob).where(ExportJob.id == job_id).values(progress=percent)
-                )
+            export_leases.heartbeat(job_id, token, progress=percent)
+            state["beat"] = time.monotonic()
+        elif time.monotonic() - state["beat"] > beat_every:
+            export_leases.heartbeat(job_id, token)
+            state["beat"] = time.monotonic()
 
     return update
 
 
-def generate(job):
-    """Write the job's file; return (path, file_name, rows)."""
+def generate(job, token):
+    """Write the job's file under lease `token`; return (path, file_name, rows)."""
     builders = {
         JobKind.BOOKINGS_CSV: _bookings_csv,
         JobKind.ADMIN_BOOKINGS_CSV: _bookings_csv,
         JobKind.ACTIVITY_PDF: _activity_pdf,
         JobKind.REVENUE_PDF: _revenue_pdf,
     }
-    built = builders[job.kind](job)
+    built = builders[job.kind](job, token)
     db.session.commit()  # end the streaming read, so the next write is not on an old snapshot
     return built
 
 
-def finish(job, path, file_name, rows):
-    """Record the finished file (and drop the file of an earlier run of the job)."""
-    with write_transaction():
-        earlier = job.file_path
-        job.status = JobStatus.DONE
-        job.progress = 100
-        job.file_path, job.file_name, job.row_count = path, file_name, rows
-        job.finished_at = utcnow()
+def finish(job, path, file_name, rows, token):
+    """Record the finished file, only while the job's lease is still this runner's.
+
+    A runner whose lease was taken over removes its file and raises LeaseLost, so a
+    stalled or redelivered run never replaces the file of the run that holds the job.
+    """
+    db.session.commit()
+    earlier = job.file_path
+    done = db.session.execute(
+        db.update(ExportJob)
+        .where(ExportJob.id == job.id, ExportJob.lease_token == token)
+        .values(
+            status=JobStatus.DONE,
+            progress=100,
+            file_path=path,
+            file_name=file_name,
+            row_count=rows,
+            finished_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if done.rowcount != 1:
+        os.remove(path)
+        raise export_leases.LeaseLost(f"export job {job.id}: lease taken over")
+    db.session.refresh(job)
     if earlier and earlier != path and os.path.exists(earlier):
         os.remove(earlier)
 
 
 def fail(job, error):
-    """Record a failure in words a user can read."""
+    """Record a failure in words a user can read (and free the job's lease)."""
     with write_transaction():
         job.status = JobStatus.FAILED
         job.error = error[:1000]
         job.finished_at = utcnow()
+        job.lease_token = job.lease_expires_at = None
+
+
+def mail_sent(job):
+    """Whether the job's mail went out."""
+    return mailer.was_sent(job.user_id, "export", f"job:{job.id}")
+
+
+def reclaim_expired():
+    """Dispatch again jobs whose worker died (lease expired) or that never reached the broker."""
+    return {**export_leases.reclaim_expired(dispatch), "pending": redispatch_pending()}
 
 
 def _conditions(job):
@@ -261,16 +300,16 @@ def _day_start(iso_day):
     return datetime.combine(date.fromisoformat(iso_day), datetime.min.time(), tzinfo=UTC)
 
 
-def _bookings_csv(job):
+def _bookings_csv(job, token):
     path = _new_file(job, "bookings.csv")
     params = job.params or {}
     days = (params.get("date_from"), params.get("date_to"))
-    rows = csv_export.write_csv(path, _conditions(job), progress_updater(job), days=days)
+    rows = csv_export.write_csv(path, _conditions(job), progress_updater(job, token), days=days)
     stamp = utcnow().strftime("%Y%m%d")
     return path, f"parkapp-bookings-{stamp}.csv", rows
 
 
-def _activity_pdf(job):
+def _activity_pdf(job, token):
     month = job.params["month"]
     start, end = csv_export.month_bounds(month)
     user = db.session.get(User, job.user_id)
@@ -298,7 +337,7 @@ def _activity_pdf(job):
         .order_by(Booking.starts_at)
         .execution_options(yield_per=2000)
     )
-    update = progress_updater(job)
+    update = progress_updater(job, token)
     for lot, zone, spot, plate, starts, ends, price, currency, status in db.session.execute(query):
         activity.add(
             lot,
@@ -318,7 +357,7 @@ def _activity_pdf(job):
     return path, f"parkapp-activity-{month}.pdf", activity.bookings
 
 
-def _revenue_pdf(job):
+def _revenue_pdf(job, token):
     from parkapp.exports.revenue import revenue_rows
 
     params = job.params or {}

@@ -1,5 +1,8 @@
 """The daily membership upkeep: renew or expire ended memberships, remind before renewals.
 
+A renewal is made only against a payment (membership_payments): in test mode one is
+recorded paid; otherwise no payment can be taken unattended and the membership expires.
+
 A reminder goes once per membership term (Notification keyed by the term's end). A due
 membership is locked and checked again before it is renewed or expired, so a task that
 runs twice, or two workers at once, renew it exactly once.
@@ -10,11 +13,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from parkapp.core import links
+from parkapp.core import hooks, links
 from parkapp.core import mail as mailer
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
-from parkapp.memberships.subscriptions import IN_FORCE, extend
+from parkapp.memberships.subscriptions import AUTO_RENEW, IN_FORCE, PAID, extend
 from parkapp.models import Membership, MembershipStatus, utcnow
 
 REMINDER = "membership_renewal"
@@ -76,14 +79,36 @@ def settle_due(now=None):
                 membership.auto_renew
                 and membership.status == MembershipStatus.ACTIVE
                 and membership.plan.is_active
+                and _charge_renewal(session, membership, now)
             ):
-                extend(membership, now)
+                extend(membership, now, membership.plan.price_cents)
                 renewed += 1
             else:
                 membership.status = MembershipStatus.EXPIRED
                 membership.auto_renew = False
                 expired += 1
     return {"renewed": renewed, "expired": expired}
+
+
+def _charge_renewal(session, membership, now):
+    """Take the renewal's payment in the caller's transaction; False when none can be taken.
+
+    Billing answers the `membership_term_due` hook: only test mode can charge with nobody
+    there (a Stripe Checkout needs the driver), so otherwise the membership ends and the
+    driver renews by hand. Nobody answering means no payment either. A free plan needs none.
+    """
+    if not membership.plan.price_cents:
+        return True
+    # One key per term: a second run of the task can never charge the same term twice.
+    answer = hooks.first_answer(
+        hooks.membership_term_due,
+        session=session,
+        membership=membership,
+        purpose=AUTO_RENEW,
+        key=f"renew-{membership.id}-{membership.renewals + 1}",
+        now=now,
+    )
+    return answer == PAID
 
 
 def upkeep(now=None):

@@ -9,9 +9,10 @@ booking (id): a stay's free hours are what its period had left after the stays b
 before it, so a later booking never changes an earlier one's price. Cancelled and no-show
 bookings use nothing.
 
-Paying: the plan's price is recorded on the membership as charged when it is taken or
-renewed (`price_cents`, `paid_at`, `total_paid_cents`). Cancelling refunds nothing: it turns
-auto-renew off and the membership stays in force until `ends_at`.
+Paying: every term is granted against a MembershipPayment, taken by billing through the
+`membership_term_due` hook (test mode, Stripe Checkout, or refused); what was paid is summed on the membership (`price_cents`,
+`paid_at`, `total_paid_cents`). Cancelling refunds nothing: it turns auto-renew off and the
+membership stays in force until `ends_at`.
 """
 
 import calendar
@@ -20,21 +21,57 @@ from dataclasses import dataclass, fields
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
+from parkapp.core import hooks
+from parkapp.core.exceptions import Conflict, DomainError, Invalid, NotFound, WrongState
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.models import (
     Lot,
     Membership,
+    MembershipPayment,
     MembershipPlan,
     MembershipStatus,
     MembershipVehicle,
+    PaymentStatus,
     User,
     Vehicle,
     utcnow,
 )
 
 IN_FORCE = (MembershipStatus.ACTIVE, MembershipStatus.CANCELLED)
+# membership_term_due purposes, and billing's answers (core/hooks.py)
+SUBSCRIBE, RENEW, AUTO_RENEW = "subscribe", "renew", "auto_renew"
+PAID, PENDING = "paid", "pending"
+
+
+class PaymentsUnavailable(DomainError):
+    """No way to take money is set up (no Stripe key, test mode off): nothing is granted."""
+
+    status, code = 503, "payments_unavailable"
+
+
+def _charge(session, membership, purpose, key, now):
+    """Billing's payment for one term, in this transaction: PAID, or PENDING (a Checkout).
+
+    Raises PaymentsUnavailable when no payment can be taken (nobody answers, or billing
+    has no way to take money), so the caller's transaction, and what it granted, rolls back.
+    """
+    answer = hooks.first_answer(
+        hooks.membership_term_due,
+        session=session,
+        membership=membership,
+        purpose=purpose,
+        key=key,
+        now=now,
+    )
+    if answer not in (PAID, PENDING):
+        raise PaymentsUnavailable(
+            "Memberships cannot be paid for right now (no payment service is set up); "
+            "nothing was charged or created."
+        )
+    return answer
+
+
 MAX_PRICE_CENTS = 10_000_000
 LIMITS = {
     "duration_months": (1, 24),
@@ -213,23 +250,30 @@ def _lock_user(session, user):
     session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
-def subscribe(user, plan_id, vehicle_ids=(), now=None):
-    """Take out a membership of an active plan from now, its price recorded as charged.
+def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None):
+    """Take out a membership of an active plan from now, against a payment for its price.
 
-    409 when the driver already has this plan in force or names more vehicles than it covers.
+    Test mode: in force at once, its payment recorded paid (no card charged). Stripe: the
+    membership waits (pending) for its Checkout to be paid. Neither: PaymentsUnavailable
+    (503) and nothing is created. 409 when the driver already has this plan (or is paying
+    for it), or names more vehicles than it covers. The same `idempotency_key` again
+    returns the first membership.
     """
     now = now or utcnow()
     plan = get_plan(plan_id, active_only=True)
     vehicles = _own_vehicles(user, vehicle_ids)
     if len(vehicles) > plan.vehicle_limit:
         raise _over_limit(plan)
+    replay = _replay(user, idempotency_key)
+    if replay is not None:
+        return replay
     with write_transaction() as session:
         _lock_user(session, user)
         held = session.scalar(
             select(Membership.id).where(
                 Membership.user_id == user.id,
                 Membership.plan_id == plan.id,
-                Membership.status.in_(IN_FORCE),
+                Membership.status.in_((*IN_FORCE, MembershipStatus.PENDING)),
                 Membership.ends_at > now,
             )
         )
@@ -238,18 +282,40 @@ def subscribe(user, plan_id, vehicle_ids=(), now=None):
         membership = Membership(
             user_id=user.id,
             plan_id=plan.id,
-            status=MembershipStatus.ACTIVE,
+            status=MembershipStatus.PENDING,
             starts_at=now,
             ends_at=add_months(now, plan.duration_months),
             auto_renew=True,
             price_cents=plan.price_cents,
-            total_paid_cents=plan.price_cents,
+            total_paid_cents=0,
             currency=plan.currency,
-            paid_at=now,
         )
         membership.attached = [MembershipVehicle(vehicle_id=v.id) for v in vehicles]
         session.add(membership)
+        session.flush()
+        if (
+            not plan.price_cents
+            or _charge(session, membership, SUBSCRIBE, idempotency_key, now) == PAID
+        ):
+            membership.status = MembershipStatus.ACTIVE
+            membership.total_paid_cents = plan.price_cents
+            membership.paid_at = now
     return membership
+
+
+def _replay(user, key):
+    if not key:
+        return None
+    payment = db.session.scalar(select(MembershipPayment).filter_by(idempotency_key=key))
+    if payment is None:
+        return None
+    if payment.user_id != user.id or payment.purpose != SUBSCRIBE:
+        raise Conflict(
+            "This idempotency key was already used for another payment.",
+            code="idempotency_key_reused",
+            errors={"idempotency_key": ["Already used."]},
+        )
+    return payment.membership
 
 
 def attach_vehicle(membership, vehicle_id, now=None):
@@ -292,29 +358,35 @@ def cancel(membership, now=None):
     return membership
 
 
-def extend(membership, now):
-    """Add one more term of the plan to a locked membership and record its price as charged."""
+def extend(membership, now, paid_cents):
+    """Add one more term of the plan to a locked membership, paid `paid_cents` at `now`."""
     plan = membership.plan
     membership.ends_at = add_months(membership.ends_at, plan.duration_months)
-    membership.price_cents = plan.price_cents
-    membership.total_paid_cents += plan.price_cents
+    membership.price_cents = paid_cents
+    membership.total_paid_cents += paid_cents
     membership.paid_at = now
     membership.renewals += 1
 
 
-def renew(membership, now=None):
-    """Renew by hand: one more term from the current end, charged now; auto-renew back on.
+def renew(membership, now=None, idempotency_key=None):
+    """Renew by hand: one more term from the current end, against a payment; auto-renew on.
 
-    409 once the membership has ended (take out a new one) or when the plan is withdrawn.
+    Test mode (or a free plan): extended now. Stripe: a pending Checkout payment, the term
+    added when it is paid. Neither: PaymentsUnavailable (503). 409 once the membership has
+    ended (take out a new one), when the plan is withdrawn, or while a renewal awaits payment.
     """
     now = now or utcnow()
+    price = membership.plan.price_cents
     with write_transaction() as session:
         session.refresh(membership, with_for_update=True)
         if not is_in_force(membership, now):
             raise WrongState("This membership has ended; subscribe again.", code="not_active")
         if not membership.plan.is_active:
             raise WrongState("This plan is no longer offered.", code="plan_withdrawn")
-        extend(membership, now)
+        if any(p.status == PaymentStatus.PENDING for p in membership.payments):
+            raise Conflict("A payment for this membership is still open.", code="checkout_open")
+        if not price or _charge(session, membership, RENEW, idempotency_key, now) == PAID:
+            extend(membership, now, price)
         membership.status = MembershipStatus.ACTIVE
         membership.auto_renew = True
         membership.cancelled_at = None

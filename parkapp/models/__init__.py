@@ -25,6 +25,7 @@ from parkapp.models.jobs import (
 from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
 from parkapp.models.memberships import (
     Membership,
+    MembershipPayment,
     MembershipPlan,
     MembershipStatus,
     MembershipVehicle,
@@ -72,6 +73,7 @@ __all__ = [
     "Level",
     "Lot",
     "Membership",
+    "MembershipPayment",
     "MembershipPlan",
     "MembershipStatus",
     "MembershipVehicle",

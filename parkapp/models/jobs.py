@@ -40,6 +40,9 @@ class ExportJob(db.Model):
     file_path: Mapped[str | None] = mapped_column(String(500))
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The runner holding the job (services.export_leases): its token and when it lapses.
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     dispatched_at = mapped_column(UTCDateTime, nullable=True)
     started_at = mapped_column(UTCDateTime, nullable=True)

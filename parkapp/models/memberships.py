@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
+from parkapp.models.payments import PaymentStatus
 from parkapp.models.types import UTCDateTime, enum_column, utcnow
 
 membership_plan_lots = Table(
@@ -28,6 +29,7 @@ membership_plan_lots = Table(
 
 
 class MembershipStatus(StrEnum):
+    PENDING = "pending"  # waiting for its first payment (Stripe Checkout); not in force
     ACTIVE = "active"
     CANCELLED = "cancelled"  # will not renew; still in force until ends_at
     EXPIRED = "expired"
@@ -128,6 +130,9 @@ class Membership(db.Model):
     attached = relationship(
         "MembershipVehicle", order_by="MembershipVehicle.id", cascade="all, delete-orphan"
     )
+    payments = relationship(
+        "MembershipPayment", order_by="MembershipPayment.id", back_populates="membership"
+    )
 
     @property
     def vehicles(self):
@@ -138,3 +143,34 @@ class Membership(db.Model):
 
     def __repr__(self):
         return f"<Membership {self.id} {self.status} plan={self.plan_id}>"
+
+
+class MembershipPayment(db.Model):
+    """Money taken for a term of a membership (subscribing, renewing): nothing is granted
+    without one. Paid at once in test mode; with Stripe pending until the webhook."""
+
+    __tablename__ = "membership_payments"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    purpose: Mapped[str] = mapped_column(String(20))  # "subscribe" or "renew"
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    receipt_number: Mapped[str] = mapped_column(String(24), unique=True)
+    provider: Mapped[str | None] = mapped_column(String(20))  # "stripe"; none in test mode
+    provider_ref: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    paid_at = mapped_column(UTCDateTime, nullable=True)
+
+    membership = relationship("Membership", back_populates="payments")
+
+    @property
+    def test_mode(self):
+        """Recorded as paid with no card charged (PAYMENTS_TEST_MODE)."""
+        return self.provider is None

@@ -1,5 +1,7 @@
 """Celery wired the way Flask documents it: tasks run inside the app context."""
 
+from datetime import timedelta
+
 from celery import Celery, Task
 from celery.schedules import crontab
 
@@ -40,6 +42,10 @@ BEAT_SCHEDULE = {
         "task": "parkapp.tasks.exports.redispatch_pending_exports",
         "schedule": crontab(minute="*/2"),
     },
+    "reclaim-expired-exports": {
+        "task": "parkapp.tasks.exports.reclaim_expired_exports",
+        "schedule": timedelta(seconds=60),  # EXPORT_RECLAIM_SECONDS
+    },
 }
 
 
@@ -53,7 +59,11 @@ def celery_init_app(app):
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.beat_schedule = BEAT_SCHEDULE
+    reclaim = {
+        **BEAT_SCHEDULE["reclaim-expired-exports"],
+        "schedule": timedelta(seconds=app.config["EXPORT_RECLAIM_SECONDS"]),
+    }
+    celery_app.conf.beat_schedule = {**BEAT_SCHEDULE, "reclaim-expired-exports": reclaim}
     celery_app.conf.include = ["parkapp.tasks.exports", "parkapp.tasks.upkeep"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -1,8 +1,10 @@
 """Driver pages for memberships: the plans on offer, subscribing with some vehicles, and
 each membership's usage, vehicles, cancel and renew.
 
-The plan's price is recorded as charged when a driver subscribes or renews; cancelling
-turns auto-renewal off, keeps the membership until its end and refunds nothing.
+Subscribing and renewing take a payment (membership_payments): in test mode it is paid at
+once, with Stripe the driver is sent to its Checkout and the term applies once paid, with
+neither the form shows the refusal. Cancelling turns auto-renewal off, keeps the membership
+until its end and refunds nothing.
 """
 
 from flask import flash, redirect, render_template, url_for
@@ -12,12 +14,12 @@ from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from parkapp.billing import savings
+from parkapp.billing import membership_payments, savings
 from parkapp.core.exceptions import DomainError
 from parkapp.core.money import money
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships
-from parkapp.models import utcnow
+from parkapp.models import PaymentStatus, utcnow
 from parkapp.user.blueprint import bp
 
 
@@ -91,12 +93,31 @@ def subscribe(plan_id):
         db.session.rollback()
         form.vehicle_ids.errors = [*form.vehicle_ids.errors, exc.message]
         return _page({plan.id: form}, status=exc.status)
+    checkout = _checkout_of(membership)
+    if checkout:
+        return redirect(checkout, code=303)
     flash(
-        f"You are a {plan.name} member until {membership.ends_at:%d %b %Y}. "
-        f"{money(membership.price_cents, membership.currency)} charged.",
+        f"You are a {plan.name} member until {membership.ends_at:%d %b %Y}. {_charged(membership)}",
         "success",
     )
     return redirect(url_for("user.memberships", _anchor=f"membership-{membership.id}"))
+
+
+def _checkout_of(membership):
+    """The Stripe Checkout page of the membership's open payment, if there is one."""
+    payment = membership_payments.latest(membership)
+    if payment is None or payment.status != PaymentStatus.PENDING:
+        return None
+    return membership_payments.checkout_url(payment)
+
+
+def _charged(membership):
+    payment = membership_payments.latest(membership)
+    if payment is None:
+        return "Nothing to pay."
+    amount = money(payment.amount_cents, payment.currency)
+    note = " (test mode: no card charged)" if payment.test_mode else ""
+    return f"{amount} paid{note}, receipt {payment.receipt_number}."
 
 
 def _own(membership_id):
@@ -161,7 +182,11 @@ def renew_membership(membership_id):
     try:
         memberships.renew(membership)
     except DomainError as exc:
+        db.session.rollback()
         flash(exc.message, "error")
     else:
-        flash(f"Renewed until {membership.ends_at:%d %b %Y}.", "success")
+        checkout = _checkout_of(membership)
+        if checkout:
+            return redirect(checkout, code=303)
+        flash(f"Renewed until {membership.ends_at:%d %b %Y}. {_charged(membership)}", "success")
     return redirect(url_for("user.memberships", _anchor=f"membership-{membership.id}"))
