@@ -84,6 +84,20 @@ class Config:
     SECURITY_MSG_LOGIN = ("Please log in to continue.", "info")
     SECURITY_CSRF_PROTECT_MECHANISMS = ["session", "basic"]
     SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
+    # Login and reset answer alike whether or not the email has an account.
+    SECURITY_RETURN_GENERIC_RESPONSES = True
+    SECURITY_MSG_GENERIC_AUTHN_FAILED = ("Wrong email or password.", "error")
+    SECURITY_MSG_PASSWORD_RESET_REQUEST = (
+        "If %(email)s has an account, a link to choose a new password is on its way.",
+        "info",
+    )
+    # None renders a bare directive; Flask-Security's default (True) gave "private=True".
+    SECURITY_CACHE_CONTROL = {"private": None, "no-store": None}
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_DURATION = timedelta(days=env_int("REMEMBER_COOKIE_DAYS", 14))
     WTF_CSRF_ENABLED = True
     WTF_CSRF_CHECK_DEFAULT = False  # CSRFProtect checks forms; the JWT API is exempt
     # Two-factor with an authenticator app (TOTP); secrets are stored encrypted with this key
