@@ -42,7 +42,7 @@ def register_observability(app):
 
 def register_extensions(app):
     """Initialise every extension on the app."""
-    from parkapp import auth_setup, dbsetup
+    from parkapp import auth_setup, dbsetup, ratelimits
     from parkapp.core import mail as mailer
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
     from parkapp.lots import live
@@ -55,6 +55,7 @@ def register_extensions(app):
     mailer.init_outbox(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimits.init_app(app)
     jwt.init_app(app)
     cache.init_app(app, config=dbsetup.cache_config(app))
     live.init_app(app)

@@ -4,9 +4,10 @@ from flask import current_app, jsonify, request
 from flask_login import user_logged_out
 from flask_security import user_registered
 
+from parkapp import ratelimits
 from parkapp.accounts.datastore import user_datastore
 from parkapp.accounts.users import end_all_sessions
-from parkapp.extensions import db, jwt, limiter, security
+from parkapp.extensions import db, jwt, security
 from parkapp.models import RevokedToken, User
 
 
@@ -16,9 +17,7 @@ def init_security(app):
 
     security.init_app(app, user_datastore, register_form=ParkappRegisterForm)
     security.unauthn_handler(_unauthenticated)
-    for endpoint in ("security.login", "security.register", "security.forgot_password"):
-        view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(auth_rate_limit, methods=["POST"])(view)
+    ratelimits.limit_security_views(app)
     app.view_functions["security.logout"] = _csrf_checked(app.view_functions["security.logout"])
     user_registered.connect(_give_driver_role, app)
     user_logged_out.connect(_end_all_sessions, app)
@@ -53,11 +52,6 @@ def _csrf_checked(view):
         return view(*args, **kwargs)
 
     return checked
-
-
-def auth_rate_limit():
-    """Attempts per client at login, registration, password reset and token endpoints."""
-    return current_app.config["AUTH_RATE_LIMIT"]
 
 
 def _jwt_error(message, code):

@@ -6,8 +6,8 @@ from flask_restx import Namespace, Resource, fields
 
 from parkapp.accounts import privacy, tokens, users
 from parkapp.api.common import json_body
-from parkapp.auth_setup import auth_rate_limit
 from parkapp.extensions import limiter
+from parkapp.ratelimits import auth_rate_limit, login_limit
 
 ns = Namespace("auth", description="Accounts and tokens")
 
@@ -69,7 +69,7 @@ class Token(Resource):
     @ns.response(401, "Bad credentials, or a two-factor code missing or wrong")
     @ns.response(403, "Staff account without the two-factor it is required to use")
     @ns.marshal_with(token_out)
-    @limiter.limit(auth_rate_limit)
+    @login_limit()
     def post(self):
         """Exchange email and password for an access and a refresh token."""
         data = json_body()
