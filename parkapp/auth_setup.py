@@ -6,6 +6,7 @@ from flask_security import user_registered
 
 from parkapp import ratelimits
 from parkapp.accounts.datastore import user_datastore
+from parkapp.accounts.tokens import revocation_keys, revoke_family
 from parkapp.accounts.users import end_all_sessions
 from parkapp.extensions import db, jwt, security
 from parkapp.models import RevokedToken, User
@@ -31,9 +32,7 @@ def init_security(app):
     )
     jwt.invalid_token_loader(lambda why: _jwt_error(f"Invalid token: {why}.", "invalid_token"))
     jwt.expired_token_loader(lambda _h, _p: _jwt_error("The token has expired.", "token_expired"))
-    jwt.revoked_token_loader(
-        lambda _h, _p: _jwt_error("The token has been revoked.", "token_revoked")
-    )
+    jwt.revoked_token_loader(_revoked)
     jwt.needs_fresh_token_loader(
         lambda _h, _p: _jwt_error("A fresh token is required.", "fresh_token_required")
     )
@@ -64,10 +63,17 @@ def _load_user(_header, payload):
 
 
 def _is_revoked(_header, payload):
-    jtis = [payload["jti"]]
+    keys = revocation_keys(payload)
     return (
-        db.session.scalar(db.select(RevokedToken.id).where(RevokedToken.jti.in_(jtis))) is not None
+        db.session.scalar(db.select(RevokedToken.id).where(RevokedToken.jti.in_(keys))) is not None
     )
+
+
+def _revoked(_header, payload):
+    """A revoked refresh token presented again was copied: end its whole login."""
+    if payload.get("type") == "refresh":
+        revoke_family(payload)
+    return _jwt_error("The token has been revoked.", "token_revoked")
 
 
 def _unauthenticated(mechanisms, headers=None):

@@ -84,9 +84,13 @@ class Refresh(Resource):
     @ns.marshal_with(token_out)
     @jwt_required(refresh=True)
     def post(self):
-        """Rotate: a new pair for a refresh token, which then stops working."""
-        tokens.revoke(get_jwt())
-        return tokens.issue_pair(current_user, current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+        """Rotate: a new pair for a refresh token, which then stops working.
+
+        Presenting a refresh token again after its rotation revokes every token of that
+        login (reuse detection): one of the two holders is not the owner.
+        """
+        expires_in = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+        return tokens.rotate(get_jwt(), current_user, expires_in)
 
 
 @ns.route("/logout")
@@ -94,8 +98,9 @@ class Logout(Resource):
     @ns.response(204, "Revoked")
     @jwt_required(verify_type=False)
     def post(self):
-        """Revoke the token sent and its partner."""
+        """Revoke the token sent, its partner and every other token of the same login."""
         tokens.revoke(get_jwt())
+        tokens.revoke_family(get_jwt())
         return "", 204
 
 
