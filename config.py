@@ -98,6 +98,8 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_DURATION = timedelta(days=env_int("REMEMBER_COOKIE_DAYS", 14))
+    HSTS_SECONDS = 0  # production sends Strict-Transport-Security
+    PROXY_COUNT = env_int("PROXY_COUNT", 0)  # reverse proxies in front (TLS ends there)
     WTF_CSRF_ENABLED = True
     WTF_CSRF_CHECK_DEFAULT = False  # CSRFProtect checks forms; the JWT API is exempt
     # Two-factor with an authenticator app (TOTP); secrets are stored encrypted with this key
@@ -235,6 +237,7 @@ class ProductionConfig(Config):
     DEBUG = False
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
     PAYMENTS_TEST_MODE = env_bool("PAYMENTS_TEST_MODE", False)  # never free online by default
     STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", True)
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")

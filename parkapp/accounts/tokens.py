@@ -136,8 +136,6 @@ def revoke(*payloads):
 
 
 def _revoke_jti(jti, expires_at):
-    from flask import current_app
-
     if db.session.scalar(db.select(RevokedToken.id).filter_by(jti=jti)) is not None:
         return
     if expires_at is None:  # outlives any token issued until now (a family: all of them)
