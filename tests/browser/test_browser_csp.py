@@ -24,7 +24,7 @@ PNG = base64.b64decode(
 class Tiles(BaseHTTPRequestHandler):
     served = []
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         Tiles.served.append(self.path)
         self.send_response(200)
         self.send_header("Content-Type", "image/png")
