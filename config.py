@@ -99,7 +99,6 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_DURATION = timedelta(days=env_int("REMEMBER_COOKIE_DAYS", 14))
     HSTS_SECONDS = 0  # production sends Strict-Transport-Security
-    PROXY_COUNT = env_int("PROXY_COUNT", 0)  # reverse proxies in front (TLS ends there)
     WTF_CSRF_ENABLED = True
     WTF_CSRF_CHECK_DEFAULT = False  # CSRFProtect checks forms; the JWT API is exempt
     # Two-factor with an authenticator app (TOTP); secrets are stored encrypted with this key

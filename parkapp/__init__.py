@@ -42,13 +42,12 @@ def register_observability(app):
 
 def register_extensions(app):
     """Initialise every extension on the app."""
-    from parkapp import auth_setup, dbsetup, ratelimits, security_headers
+    from parkapp import auth_setup, dbsetup, security_headers
     from parkapp.core import mail as mailer
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
     from parkapp.lots import live
     from parkapp.web import audit
 
-    trust_proxies(app)
     security_headers.init_app(app)
     db.init_app(app)
     dbsetup.configure_engine(app)
@@ -57,7 +56,6 @@ def register_extensions(app):
     mailer.init_outbox(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    ratelimits.init_app(app)
     jwt.init_app(app)
     cache.init_app(app, config=dbsetup.cache_config(app))
     live.init_app(app)
@@ -74,19 +72,6 @@ def register_hooks():
     rollups.listen()
     subscriptions.subscribe()
     export_tasks.subscribe()
-
-
-def trust_proxies(app):
-    """Behind PROXY_COUNT proxies, take the client's address and scheme from their headers.
-
-    Off by default: without a proxy in front, X-Forwarded-For would let any client pick the
-    address its login attempts are counted under.
-    """
-    count = app.config["PROXY_COUNT"]
-    if count > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_blueprints(app):

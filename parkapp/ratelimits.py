@@ -4,22 +4,16 @@ Page and API logins share one budget per client (the "login" scope), so an attac
 AUTH_RATE_LIMIT guesses a minute in all, not that many per door. Password reset mails are
 limited per client and per target address. When the limiter's Redis cannot be reached,
 Flask-Limiter counts in process memory instead (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and
-returns to Redis once it answers again; /readyz says which.
+returns to Redis once it answers again; /readyz says which. Its one warning on the switch
+reaches the app's log through the root handler (parkapp/observability).
 """
 
 from flask import current_app, request
-from flask.logging import default_handler
 from flask_limiter.util import get_remote_address
 
 from parkapp.extensions import limiter
 
 LOGIN_SCOPE = "login"
-
-
-def init_app(app):
-    """Let the limiter's own warnings (such as the switch to memory) reach the app's log."""
-    if not any(handler is default_handler for handler in limiter.logger.handlers):
-        limiter.logger.addHandler(default_handler)
 
 
 def auth_rate_limit():

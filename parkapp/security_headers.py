@@ -3,7 +3,7 @@
 The Content-Security-Policy allows scripts and styles from our own origin only: pages keep
 their JavaScript in static/js and their styles in static/css, and the few <style> blocks in
 templates carry the per-request nonce (`csp_nonce()`). Map tiles are images from
-MAP_TILE_URL's host when it is set. HTTPS is the proxy's job (see PROXY_COUNT and ProxyFix),
+MAP_TILE_URL's host when it is set. HTTPS is the proxy's job (see PROXY_FIX_X_* and ProxyFix),
 so Talisman never redirects; HSTS is sent in production only, on requests that came over
 HTTPS.
 """

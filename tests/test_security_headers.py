@@ -89,7 +89,7 @@ def test_production_sends_hsts_on_https_requests_only(app):
         "SECRET_KEY": "x" * 40,
         "SECURITY_PASSWORD_SALT": "y" * 40,
         "JWT_SECRET_KEY": "z" * 40,
-        "PROXY_COUNT": "1",
+        "PROXY_FIX_X_PROTO": "1",
     }
     with LiveServer(
         app.config["SQLALCHEMY_DATABASE_URI"], workers=1, threads=2, config="production", env=env
