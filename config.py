@@ -84,6 +84,21 @@ class Config:
     SECURITY_MSG_LOGIN = ("Please log in to continue.", "info")
     SECURITY_CSRF_PROTECT_MECHANISMS = ["session", "basic"]
     SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS = False
+    # Login and reset answer alike whether or not the email has an account.
+    SECURITY_RETURN_GENERIC_RESPONSES = True
+    SECURITY_MSG_GENERIC_AUTHN_FAILED = ("Wrong email or password.", "error")
+    SECURITY_MSG_PASSWORD_RESET_REQUEST = (
+        "If %(email)s has an account, a link to choose a new password is on its way.",
+        "info",
+    )
+    # None renders a bare directive; Flask-Security's default (True) gave "private=True".
+    SECURITY_CACHE_CONTROL = {"private": None, "no-store": None}
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_DURATION = timedelta(days=env_int("REMEMBER_COOKIE_DAYS", 14))
+    HSTS_SECONDS = 0  # production sends Strict-Transport-Security
     WTF_CSRF_ENABLED = True
     WTF_CSRF_CHECK_DEFAULT = False  # CSRFProtect checks forms; the JWT API is exempt
     # Two-factor with an authenticator app (TOTP); secrets are stored encrypted with this key
@@ -132,10 +147,15 @@ class Config:
     # A map of the search results when set (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png)
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
     MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
-    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    # Redis down: count in process memory (warned once per process, shown by /readyz)
+    # rather than failing every login; Flask-Limiter goes back to Redis when it answers.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
+    RESET_EMAIL_RATE_LIMIT = os.environ.get("RESET_EMAIL_RATE_LIMIT", "3 per hour")
 
     # Booking rules
     MAX_BOOKING_DAYS = env_int("MAX_BOOKING_DAYS", 30)
@@ -226,6 +246,7 @@ class ProductionConfig(Config):
     DEBUG = False
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
     PAYMENTS_TEST_MODE = env_bool("PAYMENTS_TEST_MODE", False)  # never free online by default
     STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", True)
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")

@@ -42,12 +42,13 @@ def register_observability(app):
 
 def register_extensions(app):
     """Initialise every extension on the app."""
-    from parkapp import auth_setup, dbsetup
+    from parkapp import auth_setup, dbsetup, security_headers
     from parkapp.core import mail as mailer
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
     from parkapp.lots import live
     from parkapp.web import audit
 
+    security_headers.init_app(app)
     db.init_app(app)
     dbsetup.configure_engine(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)

@@ -1,10 +1,14 @@
 """Flask-Security-Too for pages and flask-jwt-extended for the API, on one user table."""
 
 from flask import current_app, jsonify, request
+from flask_login import user_logged_out
 from flask_security import user_registered
 
+from parkapp import ratelimits
 from parkapp.accounts.datastore import user_datastore
-from parkapp.extensions import db, jwt, limiter, security
+from parkapp.accounts.tokens import revocation_keys, revoke_family
+from parkapp.accounts.users import end_all_sessions
+from parkapp.extensions import db, jwt, security
 from parkapp.models import RevokedToken, User
 
 
@@ -14,10 +18,10 @@ def init_security(app):
 
     security.init_app(app, user_datastore, register_form=ParkappRegisterForm)
     security.unauthn_handler(_unauthenticated)
-    for endpoint in ("security.login", "security.register", "security.forgot_password"):
-        view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(auth_rate_limit, methods=["POST"])(view)
+    ratelimits.limit_security_views(app)
+    app.view_functions["security.logout"] = _csrf_checked(app.view_functions["security.logout"])
     user_registered.connect(_give_driver_role, app)
+    user_logged_out.connect(_end_all_sessions, app)
     jwt.user_lookup_loader(_load_user)
     jwt.token_in_blocklist_loader(_is_revoked)
     jwt.user_lookup_error_loader(
@@ -28,17 +32,25 @@ def init_security(app):
     )
     jwt.invalid_token_loader(lambda why: _jwt_error(f"Invalid token: {why}.", "invalid_token"))
     jwt.expired_token_loader(lambda _h, _p: _jwt_error("The token has expired.", "token_expired"))
-    jwt.revoked_token_loader(
-        lambda _h, _p: _jwt_error("The token has been revoked.", "token_revoked")
-    )
+    jwt.revoked_token_loader(_revoked)
     jwt.needs_fresh_token_loader(
         lambda _h, _p: _jwt_error("A fresh token is required.", "fresh_token_required")
     )
 
 
-def auth_rate_limit():
-    """Attempts per client at login, registration, password reset and token endpoints."""
-    return current_app.config["AUTH_RATE_LIMIT"]
+def _csrf_checked(view):
+    """The view, refusing a POST without the form's CSRF token (a cross-site logout)."""
+    from functools import wraps
+
+    from parkapp.extensions import csrf
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if request.method == "POST" and current_app.config["WTF_CSRF_ENABLED"]:
+            csrf.protect()
+        return view(*args, **kwargs)
+
+    return checked
 
 
 def _jwt_error(message, code):
@@ -51,10 +63,17 @@ def _load_user(_header, payload):
 
 
 def _is_revoked(_header, payload):
-    jtis = [payload["jti"]]
+    keys = revocation_keys(payload)
     return (
-        db.session.scalar(db.select(RevokedToken.id).where(RevokedToken.jti.in_(jtis))) is not None
+        db.session.scalar(db.select(RevokedToken.id).where(RevokedToken.jti.in_(keys))) is not None
     )
+
+
+def _revoked(_header, payload):
+    """A revoked refresh token presented again was copied: end its whole login."""
+    if payload.get("type") == "refresh":
+        revoke_family(payload)
+    return _jwt_error("The token has been revoked.", "token_revoked")
 
 
 def _unauthenticated(mechanisms, headers=None):
@@ -64,6 +83,14 @@ def _unauthenticated(mechanisms, headers=None):
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return jsonify(message="Authentication required.", code="unauthenticated", errors={}), 401
     return default_unauthn_handler(mechanisms, headers)
+
+
+def _end_all_sessions(_app, user, **_extra):
+    """Logging out on one device logs out everywhere: a copied cookie dies with it."""
+    if user is None or not getattr(user, "fs_uniquifier", None):
+        return
+    end_all_sessions(user)
+    db.session.commit()
 
 
 def _give_driver_role(_app, user, **_extra):

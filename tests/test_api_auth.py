@@ -90,8 +90,9 @@ def test_refresh_rotates_the_pair_and_the_old_refresh_token_stops_working(client
     reused = client.post(f"{API}/auth/refresh", headers=bearer(old["refresh_token"]))
     assert reused.status_code == 401
     assert reused.get_json()["code"] == "token_revoked"
+    # The reuse ended that login: the new pair is refused as well (see the family test).
     assert (
-        client.post(f"{API}/auth/refresh", headers=bearer(new["refresh_token"])).status_code == 200
+        client.post(f"{API}/auth/refresh", headers=bearer(new["refresh_token"])).status_code == 401
     )
 
 
@@ -161,3 +162,37 @@ def test_a_body_is_checked_only_after_the_token_and_the_role(
     headers = auth.headers({"driver": driver, "admin": admin}[who].email) if who else {}
     response = client.post(f"{API}/lots", json={"name": 5}, headers=headers)
     assert response.status_code == status, response.get_json()
+
+
+def test_reusing_a_rotated_refresh_token_revokes_every_token_of_that_login(client, auth, driver):
+    first = auth.tokens()
+    other_login = auth.tokens()
+    second = client.post(f"{API}/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    third = client.post(f"{API}/auth/refresh", headers=bearer(second["refresh_token"])).get_json()
+    assert client.get(f"{API}/auth/me", headers=bearer(third["access_token"])).status_code == 200
+
+    stolen = client.post(f"{API}/auth/refresh", headers=bearer(first["refresh_token"]))
+    assert stolen.status_code == 401 and stolen.get_json()["code"] == "token_revoked"
+
+    for response in (
+        client.get(f"{API}/auth/me", headers=bearer(third["access_token"])),
+        client.post(f"{API}/auth/refresh", headers=bearer(third["refresh_token"])),
+        client.get(f"{API}/auth/me", headers=bearer(second["access_token"])),
+    ):
+        assert response.status_code == 401
+        assert response.get_json()["code"] == "token_revoked"
+    assert (
+        client.get(f"{API}/auth/me", headers=bearer(other_login["access_token"])).status_code == 200
+    )
+    assert (
+        client.post(f"{API}/auth/refresh", headers=bearer(other_login["refresh_token"])).status_code
+        == 200
+    )
+
+
+def test_logout_also_revokes_access_tokens_from_earlier_rotations(client, auth, driver):
+    first = auth.tokens()
+    second = client.post(f"{API}/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    assert client.get(f"{API}/auth/me", headers=bearer(first["access_token"])).status_code == 200
+    client.post(f"{API}/auth/logout", headers=bearer(second["access_token"]))
+    assert client.get(f"{API}/auth/me", headers=bearer(first["access_token"])).status_code == 401

@@ -492,9 +492,14 @@ def test_api_entry_bad_input(client, lot, operator_headers, body, status):
 
 
 def test_api_fee_needs_one_of_ticket_and_plate(client, operator_headers):
-    assert client.get("/api/v1/gate/fee", headers=operator_headers).status_code == 422
+    neither = client.get("/api/v1/gate/fee", headers=operator_headers)
+    assert neither.status_code == 422
+    assert "is required" in neither.get_json()["errors"]["ticket_number"][0]
+    assert "not both" not in neither.get_json()["message"]
     both = "/api/v1/gate/fee?ticket_number=T-7KQ2MX4PZ9HD&license_plate=AB12CDE"
-    assert client.get(both, headers=operator_headers).status_code == 422
+    both = client.get(both, headers=operator_headers)
+    assert both.status_code == 422
+    assert "not both" in both.get_json()["errors"]["ticket_number"][0]
     missing = client.get("/api/v1/gate/fee?license_plate=AB12CDE", headers=operator_headers)
     assert missing.status_code == 404
     assert missing.get_json()["message"] == "No vehicle inside with plate AB12CDE."

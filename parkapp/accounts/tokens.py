@@ -1,10 +1,18 @@
-"""API tokens: issue a pair, rotate on refresh, revoke on logout."""
+"""API tokens: issue a pair, rotate on refresh, revoke on logout, detect refresh reuse.
+
+Every token of one login carries the same family id (the `fam` claim), kept through each
+rotation. A refresh token that comes back after it was rotated away means two parties
+hold it, so the whole family is revoked: one revocation row (`fam:<id>`) refuses every
+descendant at once. A token is refused when its own jti or its family's key is revoked.
+"""
 
 from datetime import UTC, datetime
+from uuid import uuid4
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_security import verify_password
+from sqlalchemy.exc import IntegrityError
 
 from parkapp.accounts.datastore import user_datastore
 from parkapp.core.exceptions import DomainError
@@ -26,6 +34,10 @@ class TwoFactorSetupRequired(DomainError):
 
 class BadCode(DomainError):
     status, code = 401, "bad_code"
+
+
+class TokenRevoked(DomainError):
+    status, code = 401, "token_revoked"
 
 
 def authenticate(email, password):
@@ -60,12 +72,16 @@ def check_second_factor(user, code):
         raise BadCode("That code is not valid.", errors={"code": ["Wrong or expired code."]})
 
 
-def issue_pair(user, expires_in):
-    """A fresh access and refresh token; the access token names its refresh partner."""
-    refresh = create_refresh_token(identity=user.fs_uniquifier)
+def issue_pair(user, expires_in, family=None):
+    """A fresh access and refresh token of a family (a new one: a new login).
+
+    The access token names its refresh partner, so logout can revoke both.
+    """
+    family = family or uuid4().hex
+    refresh = create_refresh_token(identity=user.fs_uniquifier, additional_claims={"fam": family})
     refresh_jti = decode_token(refresh)["jti"]
     access = create_access_token(
-        identity=user.fs_uniquifier, additional_claims={"rjti": refresh_jti}
+        identity=user.fs_uniquifier, additional_claims={"rjti": refresh_jti, "fam": family}
     )
     return {
         "access_token": access,
@@ -73,6 +89,40 @@ def issue_pair(user, expires_in):
         "token_type": "Bearer",
         "expires_in": int(expires_in.total_seconds()),
     }
+
+
+def rotate(payload, user, expires_in):
+    """Revoke a refresh token and give its family a new pair; a lost race counts as reuse."""
+    try:
+        revoke(payload)
+    except IntegrityError:  # the same refresh token, used twice at the same moment
+        db.session.rollback()
+        revoke_family(payload)
+        raise TokenRevoked("The token has been revoked.") from None
+    return issue_pair(user, expires_in, family=payload.get("fam"))
+
+
+def revocation_keys(payload):
+    """The keys whose revocation refuses this token: its jti and its family's key."""
+    keys = [payload["jti"]]
+    if payload.get("fam"):  # tokens issued before families existed have none
+        keys.append(_family_key(payload["fam"]))
+    return keys
+
+
+def revoke_family(payload):
+    """Refuse every token of the payload's login from now on."""
+    if not payload.get("fam"):
+        return
+    _revoke_jti(_family_key(payload["fam"]), None)
+    try:
+        db.session.commit()
+    except IntegrityError:  # revoked by a concurrent request: just as good
+        db.session.rollback()
+
+
+def _family_key(family):
+    return f"fam:{family}"
 
 
 def revoke(*payloads):
@@ -86,10 +136,8 @@ def revoke(*payloads):
 
 
 def _revoke_jti(jti, expires_at):
-    from flask import current_app
-
     if db.session.scalar(db.select(RevokedToken.id).filter_by(jti=jti)) is not None:
         return
-    if expires_at is None:
+    if expires_at is None:  # outlives any token issued until now (a family: all of them)
         expires_at = datetime.now(UTC) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     db.session.add(RevokedToken(jti=jti, expires_at=expires_at))

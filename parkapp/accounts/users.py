@@ -95,10 +95,22 @@ def set_roles(user, role_names, acting_admin):
     return user
 
 
+def end_all_sessions(user):
+    """Invalidate every session, remember cookie and API token of the user (not committed).
+
+    Sessions, remember cookies and JWT identities all name the user by fs_uniquifier, so a
+    new one makes every copy of them, wherever it was taken, worthless at once.
+    """
+    user_datastore.set_uniquifier(user)
+
+
 def set_active(user, active, acting_admin):
     """Deactivate or reactivate an account; a deactivated user cannot log in or use tokens."""
     if user.id == acting_admin.id and not active:
         raise Conflict("You cannot deactivate your own account.", code="self_deactivation")
+    if user.active and not active:
+        # Reactivating later must not bring old sessions and tokens back to life.
+        end_all_sessions(user)
     user.active = bool(active)
     db.session.commit()
     return user

@@ -6,8 +6,8 @@ from flask_restx import Namespace, fields
 
 from parkapp.accounts import privacy, tokens, users
 from parkapp.api.common import Resource, json_body
-from parkapp.auth_setup import auth_rate_limit
 from parkapp.extensions import limiter
+from parkapp.ratelimits import auth_rate_limit, login_limit
 
 ns = Namespace("auth", description="Accounts and tokens")
 
@@ -69,7 +69,7 @@ class Token(Resource):
     @ns.response(401, "Bad credentials, or a two-factor code missing or wrong")
     @ns.response(403, "Staff account without the two-factor it is required to use")
     @ns.marshal_with(token_out)
-    @limiter.limit(auth_rate_limit)
+    @login_limit()
     def post(self):
         """Exchange email and password for an access and a refresh token."""
         data = json_body()
@@ -84,9 +84,13 @@ class Refresh(Resource):
     @ns.marshal_with(token_out)
     @jwt_required(refresh=True)
     def post(self):
-        """Rotate: a new pair for a refresh token, which then stops working."""
-        tokens.revoke(get_jwt())
-        return tokens.issue_pair(current_user, current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+        """Rotate: a new pair for a refresh token, which then stops working.
+
+        Presenting a refresh token again after its rotation revokes every token of that
+        login (reuse detection): one of the two holders is not the owner.
+        """
+        expires_in = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+        return tokens.rotate(get_jwt(), current_user, expires_in)
 
 
 @ns.route("/logout")
@@ -94,8 +98,9 @@ class Logout(Resource):
     @ns.response(204, "Revoked")
     @jwt_required(verify_type=False)
     def post(self):
-        """Revoke the token sent and its partner."""
+        """Revoke the token sent, its partner and every other token of the same login."""
         tokens.revoke(get_jwt())
+        tokens.revoke_family(get_jwt())
         return "", 204
 
 

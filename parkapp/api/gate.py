@@ -118,7 +118,9 @@ vehicle_type_page = page_model(ns, "VehicleTypePage", vehicle_type_out)
 def _stay(data):
     """The stay a request names by ticket or by plate (exactly one of them)."""
     ticket, plate = data.get("ticket_number"), data.get("license_plate")
-    if (ticket in (None, "")) == (plate in (None, "")):
+    if ticket in (None, "") and plate in (None, ""):
+        raise Invalid("ticket_number", "One of ticket_number or license_plate is required.")
+    if ticket not in (None, "") and plate not in (None, ""):
         raise Invalid("ticket_number", "Give either ticket_number or license_plate, not both.")
     return gate.find_inside(data.get("lot_id"), ticket=ticket or None, plate=plate or None)
 

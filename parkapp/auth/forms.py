@@ -13,6 +13,15 @@ class ParkappRegisterForm(RegisterFormV2):
         "Full name", validators=[DataRequired(message="Give your name."), Length(max=120)]
     )
 
+    def validate(self, **kwargs):
+        """Validate, keeping "already registered" next to the email field."""
+        valid = super().validate(**kwargs)
+        # With generic responses on (for login and reset), Flask-Security would hide a
+        # taken email by pretending the registration worked. The API says so with a 409
+        # anyway, behind the same rate limit, so the page tells the person plainly.
+        self.existing_email_user = None
+        return valid
+
 
 class EraseAccountForm(FlaskForm):
     """Erasing an account asks for the password again."""

@@ -38,12 +38,18 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """The database and (when configured) Redis answer; 503 names what failed."""
+    """The database and (when configured) Redis answer; 503 names what failed.
+
+    `rate_limits` says where login attempts are counted ("memory (redis unreachable)"
+    while the limiter's Redis is down); it informs and never fails the check by itself.
+    """
     from parkapp.core.health import readiness
+    from parkapp.ratelimits import storage_state
 
     checks = readiness()
     ok = all(state == "ok" for state in checks.values())
-    return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
+    body = {"status": "ok" if ok else "unavailable", "checks": checks}
+    return jsonify(body | {"rate_limits": storage_state()}), 200 if ok else 503
 
 
 # --- the gate ----------------------------------------------------------------------------
