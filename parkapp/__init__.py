@@ -44,6 +44,7 @@ def register_extensions(app):
     """Initialise every extension on the app."""
     from parkapp import auth_setup, dbsetup, security_headers
     from parkapp.core import mail as mailer
+    from parkapp.core import redis_link
     from parkapp.extensions import cache, csrf, db, jwt, limiter, mail, migrate
     from parkapp.lots import live
     from parkapp.web import audit
@@ -58,6 +59,7 @@ def register_extensions(app):
     limiter.init_app(app)
     jwt.init_app(app)
     cache.init_app(app, config=dbsetup.cache_config(app))
+    redis_link.init_app(app)
     live.init_app(app)
     audit.listen()
     auth_setup.init_security(app)

@@ -5,11 +5,12 @@ from flask_login import user_logged_out
 from flask_security import user_registered
 
 from parkapp import ratelimits
+from parkapp.accounts import revocations
 from parkapp.accounts.datastore import user_datastore
 from parkapp.accounts.tokens import revocation_keys, revoke_family
 from parkapp.accounts.users import end_all_sessions
 from parkapp.extensions import db, jwt, security
-from parkapp.models import RevokedToken, User
+from parkapp.models import User
 
 
 def init_security(app):
@@ -63,10 +64,7 @@ def _load_user(_header, payload):
 
 
 def _is_revoked(_header, payload):
-    keys = revocation_keys(payload)
-    return (
-        db.session.scalar(db.select(RevokedToken.id).where(RevokedToken.jti.in_(keys))) is not None
-    )
+    return revocations.is_revoked(revocation_keys(payload))
 
 
 def _revoked(_header, payload):

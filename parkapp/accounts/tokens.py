@@ -14,6 +14,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from flask_security import verify_password
 from sqlalchemy.exc import IntegrityError
 
+from parkapp.accounts import revocations
 from parkapp.accounts.datastore import user_datastore
 from parkapp.core.exceptions import DomainError
 from parkapp.extensions import db, security
@@ -114,11 +115,13 @@ def revoke_family(payload):
     """Refuse every token of the payload's login from now on."""
     if not payload.get("fam"):
         return
-    _revoke_jti(_family_key(payload["fam"]), None)
+    added = [_revoke_jti(_family_key(payload["fam"]), None)]
     try:
         db.session.commit()
     except IntegrityError:  # revoked by a concurrent request: just as good
         db.session.rollback()
+        return
+    revocations.published([row for row in added if row])
 
 
 def _family_key(family):
@@ -127,17 +130,21 @@ def _family_key(family):
 
 def revoke(*payloads):
     """Revoke the tokens whose decoded payloads are given (and an access token's partner)."""
+    added = []
     for payload in payloads:
         expires = datetime.fromtimestamp(payload["exp"], UTC)
-        _revoke_jti(payload["jti"], expires)
+        added.append(_revoke_jti(payload["jti"], expires))
         if payload.get("rjti"):
-            _revoke_jti(payload["rjti"], None)
+            added.append(_revoke_jti(payload["rjti"], None))
     db.session.commit()
+    revocations.published([row for row in added if row])
 
 
 def _revoke_jti(jti, expires_at):
+    """Add a revocation row unless there is one; (jti, expires_at) when added, else None."""
     if db.session.scalar(db.select(RevokedToken.id).filter_by(jti=jti)) is not None:
-        return
+        return None
     if expires_at is None:  # outlives any token issued until now (a family: all of them)
         expires_at = datetime.now(UTC) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     db.session.add(RevokedToken(jti=jti, expires_at=expires_at))
+    return jti, expires_at

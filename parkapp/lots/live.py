@@ -15,13 +15,13 @@ import hashlib
 import itertools
 import json
 import logging
-import time
 
 import redis
 from flask import current_app, has_app_context
 from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
+from parkapp.core import redis_link
 from parkapp.extensions import cache, db
 from parkapp.lots.availability import spot_taken
 from parkapp.models import Booking, Lot, Spot, SpotKind, SpotStatus, utcnow
@@ -33,7 +33,6 @@ EVERY_LOT = "*"  # published when a bulk statement changed lots we cannot name
 WATCHED = (Booking, Spot, Lot)
 WATCHED_TABLES = {model.__table__.name for model in WATCHED}
 VERSION_KEY = "parkapp:live:v:"
-RETRY_SECONDS = 5  # after a Redis error, skip Redis this long rather than wait on it again
 MAX_IDS = 100
 
 
@@ -85,36 +84,12 @@ def _listen():
 
 
 def init_app(app):
-    """Watch commits for availability changes; connect to Redis lazily when configured."""
+    """Watch commits for availability changes (Redis is reached through `core.redis_link`)."""
     _listen()
-    app.extensions["live"] = _State(app.config.get("REDIS_URL"))
-
-
-class _State:
-    """Per app: the Redis client and when Redis last failed."""
-
-    def __init__(self, url):
-        self.url = url
-        self.client = None
-        self.down_until = 0.0
-
-    def redis(self):
-        """The client, or None without Redis or for a few seconds after it failed."""
-        if not self.url or time.monotonic() < self.down_until:
-            return None
-        if self.client is None:
-            self.client = redis.Redis.from_url(
-                self.url, socket_connect_timeout=0.5, socket_timeout=0.5
-            )
-        return self.client
-
-    def failed(self, what, exc):
-        self.down_until = time.monotonic() + RETRY_SECONDS
-        log.warning("live availability: %s failed, going on without it: %s", what, exc)
 
 
 def _state():
-    return current_app.extensions["live"]
+    return redis_link.link()
 
 
 # -- versions -----------------------------------------------------------------------------------

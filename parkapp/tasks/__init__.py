@@ -34,6 +34,10 @@ BEAT_SCHEDULE = {
         "task": "parkapp.tasks.upkeep.refresh_analytics",
         "schedule": crontab(minute="*"),
     },
+    "sync-revocations": {
+        "task": "parkapp.tasks.upkeep.sync_revocations",
+        "schedule": crontab(minute="*"),
+    },
     "forget-old-plates": {
         "task": "parkapp.tasks.upkeep.forget_old_plates",
         "schedule": crontab(minute=15, hour=3),

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from parkapp.accounts import privacy
+from parkapp.accounts import privacy, revocations
 from parkapp.analytics import rollups as analytics_rollups
 from parkapp.booking import upkeep
 from parkapp.exports import monthly
@@ -58,3 +58,9 @@ def refresh_analytics():
 def forget_old_plates():
     """Bookings past the plate retention lose their plate."""
     return privacy.forget_old_plates()
+
+
+@shared_task
+def sync_revocations():
+    """Copy revoked tokens into Redis, so checks there need no query (and heal a missed write)."""
+    return revocations.sync()
