@@ -1,91 +1,17 @@
-"""The REST API: one namespace per domain on one /api/v1 blueprint."""
+"""The REST API: one namespace per domain on one /api/v1 blueprint.
 
-from flask import Blueprint
-from flask_restx import Api
-from werkzeug.exceptions import HTTPException
+The namespaces live in subpackages named like the domain packages they expose; importing
+this package registers every one of them on `api`.
+"""
 
-from parkapp.api.common import Resource
-from parkapp.core.exceptions import DomainError
-from parkapp.errors import CODES, error_body
-
-api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-AUTHORIZATIONS = {
-    "Bearer": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "Authorization",
-        "description": "`Bearer <access token>` from POST /auth/token",
-    },
-}
-
-
-class ParkappApi(Api):
-    """Flask-RESTX with API.md's error body for every error it handles."""
-
-    def register_resource(self, namespace, resource, *urls, **kwargs):
-        # Flask-RESTX's own Resource checks the body before the token (see common.Resource).
-        if not issubclass(resource, Resource):
-            raise TypeError(f"{resource.__name__} must subclass parkapp.api.common.Resource")
-        return super().register_resource(namespace, resource, *urls, **kwargs)
-
-    def handle_error(self, e):
-        if isinstance(e, DomainError):
-            return self.make_response(error_body(e.status, e.message, e.code, e.errors), e.status)
-        if isinstance(e, HTTPException):
-            data = getattr(e, "data", None) or {}
-            if e.code == 400 and data.get("errors"):  # request-model validation
-                errors = {str(k): [str(v)] for k, v in data["errors"].items()}
-                return self.make_response(
-                    error_body(422, "Some fields are invalid.", "invalid", errors), 422
-                )
-            response = self.make_response(
-                error_body(
-                    e.code,
-                    data.get("message") or e.description,
-                    data.get("code"),
-                    data.get("errors"),
-                ),
-                e.code,
-            )
-            for name in ("Retry-After", "Allow", "WWW-Authenticate"):
-                value = e.get_response().headers.get(name)
-                if value:
-                    response.headers[name] = value
-            return response
-        raise e
-
-
-api = ParkappApi(
-    api_bp,
-    version="1.0",
-    title="parkapp API",
-    description="Parking lots, spots, vehicles and bookings. Money is integer cents; "
-    "times are ISO 8601 with an offset.",
-    doc="/docs",
-    authorizations=AUTHORIZATIONS,
-    security="Bearer",
-)
-
-from parkapp.api import (  # noqa: E402  (namespaces register on import)
-    audit,
-    auth,
-    bookings,
-    demand,
-    discounts,
-    ev,
-    exports,
-    gate,
-    live,
-    lots,
-    memberships,
-    payments,
-    rates,
-    reports,
-    spots,
-    vehicles,
-    waitlist,
-)
+from parkapp.api.accounts import audit, auth, vehicles
+from parkapp.api.billing import memberships, payments
+from parkapp.api.booking import bookings, waitlist
+from parkapp.api.lots import live, lots, spots
+from parkapp.api.operations import ev, gate
+from parkapp.api.pricing import demand, discounts, rates
+from parkapp.api.reports import exports, reports
+from parkapp.api.restx import api, api_bp
 
 for module in (
     auth,
@@ -108,4 +34,4 @@ for module in (
 ):
     api.add_namespace(module.ns)
 
-__all__ = ["CODES", "api", "api_bp"]
+__all__ = ["api", "api_bp"]

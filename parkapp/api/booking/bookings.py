@@ -25,7 +25,7 @@ from parkapp.api.common import (
     query_params,
     timestamp,
 )
-from parkapp.api.spots import spot_brief, spot_brief_out
+from parkapp.api.lots.spots import spot_brief, spot_brief_out
 from parkapp.billing import refunds
 from parkapp.booking import claims, lifecycle, queries
 from parkapp.core.exceptions import Invalid, NotFound

@@ -4,7 +4,7 @@ from flask import request
 from flask_restx import Namespace, fields
 from werkzeug.exceptions import Unauthorized
 
-from parkapp.api.bookings import quote_dict, quote_out
+from parkapp.api.booking.bookings import quote_dict, quote_out
 from parkapp.api.common import (
     ID,
     KINDS,

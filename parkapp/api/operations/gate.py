@@ -4,7 +4,9 @@ from flask import request
 from flask_jwt_extended import current_user
 from flask_restx import Namespace, fields
 
-from parkapp.api.bookings import booking_dict, booking_out, quote_out
+from parkapp.api.booking.bookings import booking_dict, booking_out, quote_out
+from parkapp.api.booking.waitlist import entry_dict
+from parkapp.api.booking.waitlist import entry_out as waitlist_entry_out
 from parkapp.api.common import (
     KINDS,
     MAX_ID,
@@ -21,9 +23,7 @@ from parkapp.api.common import (
     query_params,
     roles_required,
 )
-from parkapp.api.spots import spot_brief, spot_brief_out
-from parkapp.api.waitlist import entry_dict
-from parkapp.api.waitlist import entry_out as waitlist_entry_out
+from parkapp.api.lots.spots import spot_brief, spot_brief_out
 from parkapp.core.exceptions import Invalid
 from parkapp.gate import passage as gate
 from parkapp.models import ADMIN, OPERATOR, VehicleType

@@ -3,9 +3,9 @@
 from flask_jwt_extended import current_user, jwt_required
 from flask_restx import Namespace, fields
 
-from parkapp.api.bookings import booking_dict, booking_out
+from parkapp.api.booking.bookings import booking_dict, booking_out
 from parkapp.api.common import ID, KINDS, NO_NUL, Resource, error_model, iso, json_body, nullable
-from parkapp.api.spots import spot_brief, spot_brief_out
+from parkapp.api.lots.spots import spot_brief, spot_brief_out
 from parkapp.models import WaitlistStatus
 from parkapp.waitlist import queue as waitlist
 

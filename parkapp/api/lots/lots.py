@@ -23,7 +23,7 @@ from parkapp.api.common import (
     timestamp,
     viewer_is_admin,
 )
-from parkapp.api.rates import published_rates, rate_out
+from parkapp.api.pricing.rates import published_rates, rate_out
 from parkapp.booking.claims import parse_kind
 from parkapp.core.exceptions import Forbidden, Invalid
 from parkapp.lots import availability, lots

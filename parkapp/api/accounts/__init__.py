@@ -1,0 +1,1 @@
+"""API namespaces for people: tokens and the current user, vehicles, the staff audit log."""

@@ -1,0 +1,1 @@
+"""API namespaces for money: payments with receipts and refunds, memberships."""

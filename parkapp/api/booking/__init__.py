@@ -1,0 +1,1 @@
+"""API namespaces for bookings and the waitlist."""

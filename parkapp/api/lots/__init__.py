@@ -1,0 +1,1 @@
+"""API namespaces for places: lots, their spots, and their free counts pushed live."""

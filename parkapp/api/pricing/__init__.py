@@ -1,0 +1,1 @@
+"""API namespaces for prices: rates, demand pricing, promo codes."""

@@ -1,0 +1,1 @@
+"""API namespaces for reports: dashboard and analytics figures, exports."""
