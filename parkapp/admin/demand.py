@@ -15,7 +15,7 @@ from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db
 from parkapp.lots import lots
 from parkapp.models import DemandDirection
-from parkapp.models.demand import MAX_ADJUST, MIN_ADJUST
+from parkapp.models.pricing import MAX_ADJUST, MIN_ADJUST
 from parkapp.pricing import demand
 
 STEP_ROWS = 6

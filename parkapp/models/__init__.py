@@ -2,9 +2,17 @@
 
 from parkapp.models import analytics  # noqa: F401  (the rollup tables)
 from parkapp.models.audit import AuditEvent
+from parkapp.models.billing import (
+    GATE_METHODS,
+    Discount,
+    DiscountKind,
+    DiscountRedemption,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+)
 from parkapp.models.bookings import HOLDING, Booking, BookingSource, BookingStatus
-from parkapp.models.demand import DemandDirection, DemandStep
-from parkapp.models.discounts import Discount, DiscountKind, DiscountRedemption
 from parkapp.models.ev import (
     ChargerType,
     ChargingSession,
@@ -31,14 +39,7 @@ from parkapp.models.memberships import (
     MembershipVehicle,
     membership_plan_lots,
 )
-from parkapp.models.payments import (
-    GATE_METHODS,
-    Payment,
-    PaymentMethod,
-    PaymentStatus,
-    Refund,
-)
-from parkapp.models.rates import ALL_WEEKDAYS, Rate, RateKind
+from parkapp.models.pricing import ALL_WEEKDAYS, DemandDirection, DemandStep, Rate, RateKind
 from parkapp.models.types import utcnow
 from parkapp.models.users import ADMIN, OPERATOR, ROLE_NAMES, USER, RevokedToken, Role, User
 from parkapp.models.vehicles import Vehicle, VehicleType

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
-from parkapp.models.payments import PaymentStatus
+from parkapp.models.billing import PaymentStatus
 from parkapp.models.types import UTCDateTime, enum_column, utcnow
 
 membership_plan_lots = Table(

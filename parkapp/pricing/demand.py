@@ -20,7 +20,7 @@ from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.lots import availability
 from parkapp.models import DemandDirection, DemandStep, Lot, Spot, SpotStatus, utcnow
-from parkapp.models.demand import MAX_ADJUST, MIN_ADJUST
+from parkapp.models.pricing import MAX_ADJUST, MIN_ADJUST
 from parkapp.pricing import quoting as pricing
 from parkapp.pricing.quoting import HOUR, DemandAdjustment
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from parkapp.core.money import money
-from parkapp.models.discounts import DiscountKind
+from parkapp.models.billing import DiscountKind
 from parkapp.pricing.quotes import Quote, QuoteLine
 from parkapp.pricing.rate_table import RateTable, span_words
 

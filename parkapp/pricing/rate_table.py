@@ -42,7 +42,7 @@ from itertools import pairwise
 
 from parkapp.core.money import money
 from parkapp.core.timezones import lot_zone
-from parkapp.models.rates import ALL_WEEKDAYS, RateKind
+from parkapp.models.pricing import ALL_WEEKDAYS, RateKind
 from parkapp.pricing.quotes import QuoteLine
 
 HOUR = timedelta(hours=1)

@@ -13,7 +13,7 @@ from parkapp.api.common import (
 )
 from parkapp.lots import lots
 from parkapp.models import DemandDirection
-from parkapp.models.demand import MAX_ADJUST, MIN_ADJUST
+from parkapp.models.pricing import MAX_ADJUST, MIN_ADJUST
 from parkapp.pricing import demand
 
 ns = Namespace("demand", description="Demand pricing: rates that follow occupancy", path="/")
