@@ -201,16 +201,27 @@ def page_model(namespace, name, item):
     )
 
 
+# Bounds the parsers enforce, so the spec states them once for every list and filter.
+QUERY_BOUNDS = {"page": (1, 1_000_000), "per_page": (1, MAX_PER_PAGE)}
+
+
 def query_params(**described):
-    """Swagger query parameters from name=(type, description) pairs; type may be date-time."""
-    return {
-        name: {
-            "in": "query",
-            "description": text,
-            **({"type": "string", "format": kind} if kind == "date-time" else {"type": kind}),
-        }
-        for name, (kind, text) in described.items()
-    }
+    """Swagger query parameters from name=(type, description) pairs; type may be date-time.
+
+    Pages and ids carry the bounds arg_int enforces; a date-time the years timestamp() takes.
+    """
+    params = {}
+    for name, (kind, text) in described.items():
+        param = {"in": "query", "description": text}
+        if kind == "date-time":
+            param.update(type="string", format="date-time", pattern=inputs.YEARS_PATTERN)
+        else:
+            param["type"] = kind
+        low, high = QUERY_BOUNDS.get(name, (1, MAX_ID) if name.endswith("_id") else (None, None))
+        if kind == "integer" and low is not None:
+            param.update(minimum=low, maximum=high)
+        params[name] = param
+    return params
 
 
 def viewer_is_admin():

@@ -14,6 +14,7 @@ MAX_JSON_DEPTH = 32  # our deepest body is 3 levels; this leaves room and stays 
 EARLIEST_YEAR, LATEST_YEAR = 1970, 8999
 EARLIEST = datetime(EARLIEST_YEAR, 1, 1, tzinfo=UTC)
 LATEST = datetime(LATEST_YEAR + 1, 1, 1, tzinfo=UTC)  # exclusive; well short of datetime.max
+YEARS_PATTERN = r"^(19[7-9]\d|[2-8]\d{3})-"  # a timestamp or date within those years
 YEARS_PROBLEM = f"Give a time between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
 TEXT_PROBLEM = "Text cannot contain NUL characters or unpaired surrogates."
 # PostgreSQL text cannot hold NUL; an unpaired surrogate cannot be encoded as UTF-8 at all.
