@@ -184,17 +184,21 @@ def seed(client, password):
 
 
 def steer(case, ids):
-    """Point the case's ids (path, query, body) at the seeded rows."""
-    for name in list(case.path_parameters or {}):
-        if name in ids:
-            case.path_parameters[name] = ids[name]
-    for name in list(case.query or {}):
-        if name in ids:
-            case.query[name] = ids[name]
-    if isinstance(case.body, dict):
-        for name in list(case.body):
-            if name in ids:
-                case.body[name] = ids[name]
+    """Point the case's ids (path, query, body) at the seeded rows, where they are not
+    the part a negative case made invalid on purpose."""
+
+    def negative(location):
+        return case.meta is not None and case.meta.is_negative_at(location)
+
+    for location, values in (
+        (ParameterLocation.PATH, case.path_parameters),
+        (ParameterLocation.QUERY, case.query),
+        (ParameterLocation.BODY, case.body),
+    ):
+        if isinstance(values, dict) and not negative(location):
+            for name in list(values):
+                if name in ids:
+                    values[name] = ids[name]
 
 
 class Run:
@@ -204,6 +208,7 @@ class Run:
         self.cases = Counter()
         self.failures = {}
         self.dirty = False
+        self.reseeds = 0
 
 
 def fuzz(operation, run, state):
@@ -268,6 +273,7 @@ def test_every_operation_answers_as_its_swagger_documents(app, client, role, mon
     state = {}
 
     def reseed():
+        run.reseeds += 1
         db.session.remove()
         _empty_tables()
         ids, token = seed(client, password)
@@ -284,7 +290,7 @@ def test_every_operation_answers_as_its_swagger_documents(app, client, role, mon
     total = sum(run.cases.values())
     print(
         f"\nschemathesis as {role}: {len(operations)} operations, {total} cases, "
-        f"{len(run.failures)} failing operations"
+        f"{len(run.failures)} failing operations, {run.reseeds} fresh seeds"
     )
     report = "\n\n".join(f"{label}\n{text}" for label, text in sorted(run.failures.items()))
     assert not run.failures, report
