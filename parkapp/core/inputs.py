@@ -2,7 +2,7 @@
 JSON of bounded depth; and error messages that quote only a short prefix of a bad value.
 
 One place for all of it, so the API, the pages and the domains refuse the same things the
-same way instead of each field remembering to; parkapp.web.inputs applies it at the door.
+same way instead of each field remembering to; the web layer applies it at the door.
 """
 
 import re
