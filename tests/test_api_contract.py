@@ -40,6 +40,7 @@ PUBLIC = {
     ("/lots", "get"),
     ("/lots/{lot_id}", "get"),
     ("/lots/{lot_id}/spots", "get"),
+    ("/lots/{lot_id}/stream", "get"),
     ("/membership-plans", "get"),
     ("/membership-plans/{plan_id}", "get"),
     ("/quotes", "post"),
