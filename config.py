@@ -117,6 +117,10 @@ class Config:
     JWT_TOKEN_LOCATION = ["headers"]
     PROPAGATE_EXCEPTIONS = True  # lets flask-jwt-extended errors reach their handlers
 
+    # Request bodies past this many bytes are refused with 413 (no upload or import needs more;
+    # exports are downloads, not uploads).
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
     # Flask-RESTX
     RESTX_MASK_SWAGGER = False
     RESTX_ERROR_404_HELP = False

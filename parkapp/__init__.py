@@ -23,6 +23,7 @@ def create_app(config_name=None, overrides=None):
     app.config.update(overrides or {})
     INSTANCE_DIR.mkdir(exist_ok=True)
     register_observability(app)
+    register_input_checks(app)
     register_extensions(app)
     register_hooks()
     register_blueprints(app)
@@ -31,6 +32,13 @@ def create_app(config_name=None, overrides=None):
     register_cli(app)
     celery_init_app(app)
     return app
+
+
+def register_input_checks(app):
+    """Depth-limited JSON bodies and storable text everywhere (parkapp.web.inputs)."""
+    from parkapp.web import inputs
+
+    inputs.init_app(app)
 
 
 def register_observability(app):

@@ -5,6 +5,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from parkapp.core.exceptions import DomainError
+from parkapp.core.inputs import clip, clip_message
 from parkapp.extensions import db
 
 CODES = {
@@ -35,8 +36,18 @@ def wants_json():
 
 
 def error_body(status, message, code=None, errors=None):
-    """The one error body of API.md."""
-    return {"message": message, "code": code or CODES.get(status, "error"), "errors": errors or {}}
+    """The one error body of API.md; any bad value it quotes is cut to a short prefix."""
+    return {
+        "message": clip_message(message),
+        "code": code or CODES.get(status, "error"),
+        "errors": {
+            clip(str(field)): [
+                clip_message(problem)
+                for problem in (problems if isinstance(problems, list) else [problems])
+            ]
+            for field, problems in (errors or {}).items()
+        },
+    }
 
 
 def respond(status, message, code=None, errors=None, headers=None):
@@ -47,7 +58,10 @@ def respond(status, message, code=None, errors=None, headers=None):
         template = (
             f"errors/{status}.html" if status in (403, 404, 429, 500) else "errors/generic.html"
         )
-        response = render_template(template, status=status, message=message, errors=errors or {})
+        body = error_body(status, message, code, errors)
+        response = render_template(
+            template, status=status, message=body["message"], errors=body["errors"]
+        )
     return response, status, headers or {}
 
 

@@ -19,6 +19,7 @@ from parkapp.extensions import db
 from parkapp.lots.lots import picker_lots
 from parkapp.models import BookingStatus, JobKind, JobStatus, utcnow
 from parkapp.web.export_jobs import KIND_LABELS, describe, job_status, show_error
+from parkapp.web.inputs import years_validator
 
 
 def _optional_int(value):
@@ -35,8 +36,8 @@ class AllBookingsCsvForm(FlaskForm):
         choices=[SelectChoice("", "Any status")]
         + [SelectChoice(s.value, s.value.replace("_", " ").title()) for s in BookingStatus],
     )
-    date_from = DateField("Starting from", validators=[Optional()])
-    date_to = DateField("Starting until", validators=[Optional()])
+    date_from = DateField("Starting from", validators=[Optional(), years_validator])
+    date_to = DateField("Starting until", validators=[Optional(), years_validator])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,8 +59,8 @@ class AllBookingsCsvForm(FlaskForm):
 class RevenuePdfForm(FlaskForm):
     """Revenue and occupancy by lot and day over a date range (last month by default)."""
 
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("Until", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), years_validator])
+    date_to = DateField("Until", validators=[Optional(), years_validator])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

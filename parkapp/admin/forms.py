@@ -22,6 +22,7 @@ from parkapp.core.timezones import lot_zone
 from parkapp.lots.lots import picker_lots
 from parkapp.lots.spots import MAX_BULK
 from parkapp.models import ROLE_NAMES, BookingStatus, SpotKind
+from parkapp.web.inputs import years_validator
 
 # Service field names that the lot form shows under another name (money in major units).
 LOT_FIELD_ALIASES = {"hourly_rate_cents": "hourly_rate", "daily_max_cents": "daily_max"}
@@ -203,8 +204,8 @@ class BookingFilterForm(FlaskForm):
         choices=[SelectChoice("", "Any status")]
         + [SelectChoice(s.value, s.value.replace("_", " ").title()) for s in BookingStatus],
     )
-    date_from = DateField("Starting from", validators=[Optional()])
-    date_to = DateField("Starting until", validators=[Optional()])
+    date_from = DateField("Starting from", validators=[Optional(), years_validator])
+    date_to = DateField("Starting until", validators=[Optional(), years_validator])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

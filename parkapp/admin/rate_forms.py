@@ -11,6 +11,7 @@ from parkapp.core.timezones import lot_zone
 from parkapp.models import ALL_WEEKDAYS, RateKind, SpotKind, VehicleType
 from parkapp.pricing import rates
 from parkapp.web.fields import local_field, to_utc
+from parkapp.web.inputs import years_validator
 
 # Service field names that the rate form shows under another name (money in major units).
 RATE_FIELD_ALIASES = {"amount_cents": "amount", "daily_max_cents": "daily_max"}
@@ -58,8 +59,8 @@ class RateForm(FlaskForm):
     )
     band_starts = TimeField("Band starts", validators=[Optional()])
     band_ends = TimeField("Band ends", validators=[Optional()])
-    effective_from = DateField("Effective from", validators=[Optional()])
-    effective_until = DateField("Effective until", validators=[Optional()])
+    effective_from = DateField("Effective from", validators=[Optional(), years_validator])
+    effective_until = DateField("Effective until", validators=[Optional(), years_validator])
 
     @classmethod
     def for_rate(cls, rate):

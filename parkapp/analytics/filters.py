@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from parkapp.core.csv import safe_cell
 from parkapp.core.exceptions import Invalid, NotFound
+from parkapp.core.inputs import check_day
 from parkapp.core.timezones import zone as zone_named
 from parkapp.extensions import db
 from parkapp.models import Lot, utcnow
@@ -77,7 +78,6 @@ class Chart:
         }
 
 
-EARLIEST, LATEST = date(1970, 1, 1), date(8999, 12, 31)
 MAX_ID = 2**31 - 1
 
 
@@ -86,9 +86,7 @@ def _date(name, raw):
         value = date.fromisoformat(raw)
     except (TypeError, ValueError):
         raise Invalid(name, "Give a date as YYYY-MM-DD.") from None
-    if not EARLIEST <= value <= LATEST:
-        raise Invalid(name, "Give a date between the years 1970 and 8999.")
-    return value
+    return check_day(name, value)
 
 
 def parse_filters(args, now=None):

@@ -1,6 +1,6 @@
 """Helpers every namespace uses: strict timestamps, pagination, roles, money."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 
 from flask import g, request
@@ -8,6 +8,7 @@ from flask_jwt_extended import current_user, jwt_required, verify_jwt_in_request
 from flask_restx import Resource as RestxResource
 from flask_restx import fields
 
+from parkapp.core import inputs
 from parkapp.core.exceptions import Forbidden, Invalid
 from parkapp.extensions import db
 from parkapp.models import SpotKind
@@ -149,7 +150,6 @@ def error_model(api):
 MAX_ID = 2**31 - 1
 ID = f"int(max={MAX_ID})"
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL characters
-EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def nullable(field):
@@ -160,17 +160,9 @@ def nullable(field):
 
 
 def timestamp(field, value, required=False):
-    """An ISO 8601 input time (see parse_timestamp) in UTC, within years 1970-9000."""
+    """An ISO 8601 input time (see parse_timestamp) in UTC, within the accepted years."""
     parsed = parse_timestamp(field, value, required)
-    if parsed is None:
-        return None
-    try:
-        parsed = parsed.astimezone(UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 has no UTC equivalent
-        parsed = None
-    if parsed is None or not EARLIEST <= parsed < LATEST:
-        raise Invalid(field, "Give a time between the years 1970 and 9000.")
-    return parsed
+    return None if parsed is None else inputs.check_instant(field, parsed)
 
 
 def iso(value):
@@ -209,16 +201,27 @@ def page_model(namespace, name, item):
     )
 
 
+# Bounds the parsers enforce, so the spec states them once for every list and filter.
+QUERY_BOUNDS = {"page": (1, 1_000_000), "per_page": (1, MAX_PER_PAGE)}
+
+
 def query_params(**described):
-    """Swagger query parameters from name=(type, description) pairs; type may be date-time."""
-    return {
-        name: {
-            "in": "query",
-            "description": text,
-            **({"type": "string", "format": kind} if kind == "date-time" else {"type": kind}),
-        }
-        for name, (kind, text) in described.items()
-    }
+    """Swagger query parameters from name=(type, description) pairs; type may be date-time.
+
+    Pages and ids carry the bounds arg_int enforces; a date-time the years timestamp() takes.
+    """
+    params = {}
+    for name, (kind, text) in described.items():
+        param = {"in": "query", "description": text}
+        if kind == "date-time":
+            param.update(type="string", format="date-time", pattern=inputs.YEARS_PATTERN)
+        else:
+            param["type"] = kind
+        low, high = QUERY_BOUNDS.get(name, (1, MAX_ID) if name.endswith("_id") else (None, None))
+        if kind == "integer" and low is not None:
+            param.update(minimum=low, maximum=high)
+        params[name] = param
+    return params
 
 
 def viewer_is_admin():

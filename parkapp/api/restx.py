@@ -4,6 +4,7 @@ from flask import Blueprint
 from flask_restx import Api
 from werkzeug.exceptions import HTTPException
 
+from parkapp.api import spec
 from parkapp.api.common import Resource
 from parkapp.core.exceptions import DomainError
 from parkapp.errors import error_body
@@ -22,6 +23,15 @@ AUTHORIZATIONS = {
 
 class ParkappApi(Api):
     """Flask-RESTX with API.md's error body for every error it handles."""
+
+    @property
+    def __schema__(self):
+        """The Swagger spec, completed once by parkapp.api.spec."""
+        if not self._schema:
+            generated = super().__schema__
+            if "paths" in generated:
+                self._schema = spec.complete(generated)
+        return self._schema
 
     def register_resource(self, namespace, resource, *urls, **kwargs):
         # Flask-RESTX's own Resource checks the body before the token (see common.Resource).

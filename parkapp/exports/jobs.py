@@ -12,6 +12,7 @@ from sqlalchemy import select
 from parkapp.core import hooks, links
 from parkapp.core import mail as mailer
 from parkapp.core.exceptions import Forbidden, Invalid, NotFound, WrongState
+from parkapp.core.inputs import check_day
 from parkapp.dbsetup import write_transaction
 from parkapp.exports import activity_pdf
 from parkapp.exports import booking_csv as csv_export
@@ -40,6 +41,7 @@ def parse_month(value, field="month"):
         start, _ = csv_export.month_bounds(value or "")
     except ValueError:
         raise Invalid(field, "Give a month as YYYY-MM.") from None
+    check_day(field, start)
     if start > utcnow():
         raise Invalid(field, "That month has not started yet.")
     return value
@@ -50,9 +52,10 @@ def parse_day(value, field):
     if value in (None, ""):
         return None
     try:
-        return date.fromisoformat(value).isoformat()
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise Invalid(field, "Give a date as YYYY-MM-DD.") from None
+    return check_day(field, day).isoformat()
 
 
 def clean_params(kind, params):

@@ -24,6 +24,7 @@ from parkapp.web.export_jobs import (
     job_status,
     show_error,
 )
+from parkapp.web.inputs import years_validator
 
 MONTHS_OFFERED = 24
 
@@ -31,8 +32,8 @@ MONTHS_OFFERED = 24
 class HistoryCsvForm(FlaskForm):
     """Booking history as CSV: all time, or the days between two dates (both optional)."""
 
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("Until", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), years_validator])
+    date_to = DateField("Until", validators=[Optional(), years_validator])
 
     def params(self):
         """The export parameters as the service takes them."""

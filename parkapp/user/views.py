@@ -128,6 +128,17 @@ def _spots_in_order(lot):
     return sorted(spots, key=lambda s: natural_key(s.label))
 
 
+def _by_level(spots):
+    """[(level or None, spots)] in level order, spots without a level last, order kept."""
+    groups = {}
+    for spot in spots:
+        groups.setdefault(spot.level, []).append(spot)
+    order = sorted(
+        groups, key=lambda level: (level is None, level and level.ordinal, level and level.name)
+    )
+    return [(level, groups[level]) for level in order]
+
+
 def _render_lot(lot, form, quote=None, status=200):
     """The lot page; availability is for the form's interval when it has one, else now."""
     now = utcnow()
@@ -143,7 +154,7 @@ def _render_lot(lot, form, quote=None, status=200):
         starts_at=starts_at,
         ends_at=ends_at,
         occupied=availability.occupied_spot_ids(lot.id, now),
-        spots=_spots_in_order(lot),
+        spot_groups=_by_level(_spots_in_order(lot)),
         demand_now=demand.status(lot, now) if lot.demand_enabled else None,
     ), status
 

@@ -7,12 +7,14 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from parkapp.web.inputs import years_validator
+
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 
 def local_field(label):
     """An optional datetime-local input that renders as the browser expects (no seconds)."""
-    return DateTimeLocalField(label, format=LOCAL_FORMATS, validators=[Optional()])
+    return DateTimeLocalField(label, format=LOCAL_FORMATS, validators=[Optional(), years_validator])
 
 
 def to_utc(naive, zone):

@@ -21,6 +21,7 @@ from parkapp.api.common import (
     query_params,
     roles_required,
 )
+from parkapp.core import inputs
 from parkapp.core.exceptions import Forbidden, Invalid
 from parkapp.lots import lots
 from parkapp.models import RateKind, SpotKind, VehicleType
@@ -152,9 +153,10 @@ def _changes(data):
 
 def _date(name, value):
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Invalid(name, "Not a date; give YYYY-MM-DD, e.g. 2026-04-01.") from None
+    return inputs.check_day(name, day)
 
 
 def _viewer_is_admin():

@@ -20,6 +20,16 @@ from parkapp.models import PaymentMethod, WaitlistStatus
 ns = Namespace("reports", description="Figures for admins and operators")
 error = error_model(ns)
 
+
+class Row(fields.Raw):
+    """One chart row: its cells in column order (text, numbers or null)."""
+
+    __schema_type__ = "array"
+
+    def schema(self):
+        return {**super().schema(), "items": {}}
+
+
 dashboard_out = ns.model(
     "Dashboard",
     {
@@ -59,7 +69,7 @@ chart_out = ns.model(
         ),
         "note": fields.String,
         "columns": fields.List(fields.String),
-        "rows": fields.List(fields.Raw, description="one list of cells per row, as columns"),
+        "rows": fields.List(Row, description="one list of cells per row, as columns"),
         "summary": fields.Raw,
     },
 )
