@@ -31,8 +31,11 @@ def configure_engine(app):
 
 
 @contextmanager
-def write_transaction():
+def write_transaction(keep_loaded=False):
     """One unit of work that commits on success and rolls back on any error.
+
+    `keep_loaded`: what the unit loaded and wrote stays loaded after the commit (no read
+    again to answer with what was just written).
 
     On SQLite the transaction takes the database's write lock before its first read, so a
     check followed by an insert cannot interleave with another writer. PostgreSQL relies on
@@ -51,10 +54,14 @@ def write_transaction():
         session.connection(execution_options={"sqlite_immediate": True})
     try:
         yield session
+        if keep_loaded:
+            session.expire_on_commit = False
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.expire_on_commit = True
 
 
 def _has_writes(session):
