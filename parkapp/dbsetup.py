@@ -86,7 +86,8 @@ def _track_writes(engine):
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _ended(conn):
-        conn.info.pop(WROTE, None)
+        if not conn.invalidated:  # a dead connection's info goes with it (checkin clears it)
+            conn.info.pop(WROTE, None)
 
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi_connection, record):

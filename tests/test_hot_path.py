@@ -152,3 +152,32 @@ def test_lot_list_and_spots_queries_do_not_grow(client, make_lot, count_queries)
     ):
         few, many = _grows(client, url, {}, add, count_queries)
         assert len(many) == len(few), f"{url}\n" + many.listing()
+
+
+# -- a dead connection --------------------------------------------------------------------
+
+
+def test_dead_connection_answers_503_and_the_next_request_recovers(client, driver_headers):
+    """No ping per checkout: a request on a killed connection fails cleanly, then it heals."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: its backends can be terminated")
+    from sqlalchemy import create_engine, text
+
+    assert client.get("/api/v1/bookings", headers=driver_headers).status_code == 200
+    db.session.remove()  # the pooled connection is idle now
+    killer = create_engine(db.engine.url)
+    with killer.connect() as conn:
+        killed = conn.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    killer.dispose()
+    assert killed >= 1
+    first = client.get("/api/v1/bookings", headers=driver_headers)
+    assert first.status_code == 503, first.get_data(as_text=True)
+    assert first.get_json()["code"] == "database_unavailable"
+    assert first.headers["Retry-After"] == "1"
+    db.session.remove()
+    assert client.get("/api/v1/bookings", headers=driver_headers).status_code == 200
