@@ -61,7 +61,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalise_db_url(
         os.environ.get("DATABASE_URL", sqlite_url("parkapp.db"))
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No ping per checkout (a round trip each request): connections are recycled before
+    # servers or proxies drop idle ones, and a connection found dead invalidates the pool
+    # (the request answers 503, the next one gets a new connection).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": env_int("DB_POOL_RECYCLE", 1800)}
     REDIS_URL = os.environ.get("REDIS_URL", "")
 
     # Flask-Security-Too

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "parkapp_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "parkapp_bench")
 PASSWORD = "bench-password-not-secret"
 MAX_CLIENTS, MAX_SECONDS, MAX_CYCLES_PER_CLIENT = 256, 300, 100_000
 HEALTH_SECONDS = 10
@@ -46,6 +46,9 @@ def parse_args(argv=None):
         type=int,
         default=200,
         help="spots in the bench lot (default 200; fewer than --clients: 409s)",
+    )
+    parser.add_argument(
+        "--db", default=BENCH_DB, help="bench database (default $BENCH_DB or parkapp_bench)"
     )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
@@ -300,7 +303,7 @@ def report(args, booked, book_seconds, health, health_seconds, found):
 
 def main(argv=None):
     args = parse_args(argv)
-    url = bench_database_url(BENCH_DB, "bench/booking.py")
+    url = bench_database_url(args.db, "bench/booking.py")
     ensure_database(url)
     lot_id, emails = prepare(url, args.clients, args.spots)
     server = None

@@ -59,7 +59,16 @@ def _jwt_error(message, code):
 
 
 def _load_user(_header, payload):
-    user = db.session.scalar(db.select(User).filter_by(fs_uniquifier=payload["sub"]))
+    # With its roles in the same query: every role check of the request reads them.
+    user = (
+        db.session.scalars(
+            db.select(User)
+            .filter_by(fs_uniquifier=payload["sub"])
+            .options(db.joinedload(User.roles))
+        )
+        .unique()
+        .first()
+    )
     return user if user is not None and user.active else None
 
 

@@ -309,3 +309,33 @@ def reservation(client, headers, lot, start_h=30, end_h=32, plate="AB12CDE"):
     )
     assert response.status_code == 201, response.get_json()
     return db.session.get(Booking, response.get_json()["id"])
+
+
+class Statements(list):
+    """The SQL statements run while counting, one line each, for assertion messages."""
+
+    def listing(self):
+        return "\n".join(f"{n:3}. {' '.join(s.split())[:160]}" for n, s in enumerate(self, 1))
+
+
+@pytest.fixture
+def count_queries(app):
+    """Context manager: `with count_queries() as statements:` records every statement run."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        statements = Statements()
+
+        def record(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

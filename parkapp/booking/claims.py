@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from parkapp.accounts.vehicles import normalise_plate, vehicle_for_plate
 from parkapp.billing import discounts
@@ -33,6 +35,7 @@ from parkapp.models import (
     Spot,
     SpotKind,
     SpotStatus,
+    Vehicle,
     utcnow,
 )
 from parkapp.pricing import demand
@@ -144,18 +147,20 @@ def _checked_code(code, user, lot, now):
 
 def create_booking(user, req):
     """Book a chosen spot or any free spot of a kind; 409 if nothing fits the interval."""
-    lot = lots.get_lot(req.lot_id)
+    lot = lots.get_lot(req.lot_id, with_rates=True)
     plate = normalise_plate(req.plate, field="vehicle_plate")
     kind = parse_kind(req.spot_kind)
     now = utcnow()
     start, end, park_now = check_interval(lot, req.starts_at, req.ends_at, now)
     discount = _checked_code(req.discount_code, user, lot, now)  # fast 422 before any lock
-    with write_transaction() as session:
-        vehicle = vehicle_for_plate(user, plate)
+    with write_transaction(keep_loaded=True) as session:
+        vehicle, member = _vehicle(user, plate, start)
         status = BookingStatus.ACTIVE if park_now else BookingStatus.RESERVED
         check_plate_free(plate, start, end, status)
         adjust = demand.adjustment(lot, start)  # as quoted: before this booking counts
-        membership, terms = membership_usage.terms_for(user, lot, plate, start, now)
+        membership, terms = (
+            membership_usage.terms_for(user, lot, plate, start, now) if member else (None, None)
+        )
         booking = Booking(
             lot_id=lot.id,
             user_id=user.id,
@@ -177,7 +182,7 @@ def create_booking(user, req):
         )
 
         def quoted(spot):  # priced as inserted: one INSERT, no UPDATE after it
-            return pricing.quote(
+            quote = pricing.quote(
                 pricing.Stay(
                     lot,
                     booking.starts_at,
@@ -188,7 +193,9 @@ def create_booking(user, req):
                     demand=adjust,
                     membership=terms,
                 )
-            ).total_cents
+            )
+            booking.booked_quote = (quote, (booking.starts_at, end, spot.id))
+            return quote.total_cents
 
         if req.spot_id is not None:
             spot = _lock_chosen_spot(lot, req.spot_id, start, end)
@@ -204,7 +211,25 @@ def create_booking(user, req):
             insert_on_any_spot(session, booking, lot, kinds, start, end, quoted)
         if discount is not None:  # counted in this transaction: a failed booking uses nothing
             discounts.redeem(session, discount, booking, user, now)
+        # What the answer shows, as inserted: no reads after the commit.
+        set_committed_value(booking, "lot", lot)
+        set_committed_value(booking, "discount", discount)
+        set_committed_value(booking, "vehicle", vehicle)
+        set_committed_value(booking, "payments", [])
+        set_committed_value(booking, "charging_sessions", [])
     return booking
+
+
+def _vehicle(user, plate, start):
+    """(the user's vehicle with this plate, added when new; whether a membership may cover it)."""
+    row = db.session.execute(
+        select(Vehicle, membership_usage.may_cover(user.id, Vehicle.id, start)).where(
+            Vehicle.user_id == user.id, Vehicle.plate == plate
+        )
+    ).first()
+    if row is None:
+        return vehicle_for_plate(user, plate), False  # a new vehicle is on no membership
+    return row[0], row[1]
 
 
 def plate_clash(plate, start, end, status, exclude_id=None):
@@ -249,13 +274,23 @@ def check_plate_free(plate, start, end, status, exclude_id=None):
 def _lock_chosen_spot(lot, spot_id, start, end):
     # FOR NO KEY UPDATE (key_share): serialises bookers of the spot without blocking the
     # foreign-key checks other transactions make on it (a release did, and deadlocked).
-    spot = db.session.scalar(select(Spot).where(Spot.id == spot_id).with_for_update(key_share=True))
+    spot = db.session.scalar(
+        select(Spot)
+        .where(Spot.id == spot_id)
+        .options(joinedload(Spot.level), joinedload(Spot.zone))
+        .with_for_update(of=Spot, key_share=True)
+    )
     if spot is None or spot.lot_id != lot.id or spot.status == SpotStatus.REMOVED:
         raise NotFound("No such spot in this lot.")
     if spot.status != SpotStatus.ACTIVE:
         raise SpotUnavailable(f"Spot {spot.label} is under maintenance.")
     _confirm_free(spot, start, end)
     return spot
+
+
+def exclusion_constraints():
+    """Whether the database itself refuses overlapping claims (PostgreSQL)."""
+    return db.engine.dialect.name == "postgresql"
 
 
 def _confirm_free(spot, start, end):
@@ -280,14 +315,19 @@ def insert_on_any_spot(session, booking, lot, kinds, start, end, quoted=None):
         if tried:
             query = query.where(Spot.id.not_in(tried))
         spot = session.scalar(
-            query.limit(1).with_for_update(of=Spot, skip_locked=True, key_share=True)
+            query.limit(1)
+            .options(joinedload(Spot.level), joinedload(Spot.zone))  # for the answer
+            .with_for_update(of=Spot, skip_locked=True, key_share=True)
         )
         if spot is None:
             break
         try:
-            # The candidate query's snapshot may predate a booking committed on this spot
-            # just before we locked it; re-reading skips it without an exclusion violation.
-            _confirm_free(spot, start, end)
+            if not exclusion_constraints():
+                _confirm_free(spot, start, end)
+            # PostgreSQL: the candidate query's snapshot may predate a booking committed on
+            # this spot just before we locked it; the exclusion constraint refuses the
+            # INSERT then (SpotUnavailable) and the next spot is tried. No re-read first:
+            # it would cost every booking a round trip to spare the rare lost race one.
             return _insert(session, booking, spot, quoted)
         except SpotUnavailable:
             tried.append(spot.id)

@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.billing import bills as billing
 from parkapp.billing import discounts, refunds
+from parkapp.booking import queries
 from parkapp.booking.claims import PLATE_CONSTRAINTS, check_plate_free
 from parkapp.core import hooks
 from parkapp.core.exceptions import (
@@ -93,9 +94,17 @@ def release(booking, user, stamp=None):
     """
     if not booking.can_release(user):
         raise NotFound("No such booking.")
+    (booking_id,) = inspect(booking).identity
+    return release_by_id(booking_id, user, stamp)
+
+
+def release_by_id(booking_id, user, stamp=None):
+    """`release` of the booking with this id, read once, locked, with what its bill needs."""
     now = utcnow()
-    with write_transaction() as session:
-        session.refresh(booking, with_for_update=True)
+    with write_transaction(keep_loaded=True) as session:
+        booking = queries.locked_for_update(booking_id)
+        if booking is None or not booking.can_release(user):
+            raise NotFound("No such booking.")
         if booking.status in (
             BookingStatus.COMPLETED,
             BookingStatus.CANCELLED,
@@ -146,4 +155,8 @@ def final_quote(booking):
         if booking.released_quote is not None:  # priced by release in this request
             return booking.released_quote
         return billing.price(booking, billing.billed_until(booking, booking.released_at))
+    if booking.booked_quote is not None:  # priced when booked, if the stay is as it was then
+        quote, stay = booking.booked_quote
+        if stay == (booking.starts_at, booking.booked_ends_at, booking.spot_id):
+            return quote
     return billing.price(booking, booking.booked_ends_at)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import inspect, select
+from sqlalchemy import exists, inspect, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -15,8 +15,10 @@ from parkapp.models import (
     HOLDING,
     Booking,
     BookingStatus,
+    ChargingSession,
     Level,
     Lot,
+    Payment,
     Spot,
     Zone,
 )
@@ -55,6 +57,41 @@ def with_details(booking):
     set_committed_value(row.Spot, "level", row.Level)
     set_committed_value(row.Spot, "zone", row.Zone)
     return row.Booking
+
+
+def locked_for_update(booking_id):
+    """The booking locked FOR UPDATE, read afresh with its lot (and rates), spot, level and
+    zone, in one query; payments and charging sessions are known to be none without a read
+    of their own when there are none. None if there is no such booking."""
+    paid = exists().where(Payment.booking_id == Booking.id).label("paid")
+    charged = exists().where(ChargingSession.booking_id == Booking.id).label("charged")
+    row = (
+        db.session.execute(
+            select(Booking, Lot, Spot, Level, Zone, paid, charged)
+            .join(Lot, Lot.id == Booking.lot_id)
+            .join(Spot, Spot.id == Booking.spot_id)
+            .outerjoin(Level, Level.id == Spot.level_id)
+            .outerjoin(Zone, Zone.id == Spot.zone_id)
+            .where(Booking.id == booking_id)
+            .options(joinedload(Lot.rates))
+            .with_for_update(of=Booking.__table__)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .one_or_none()
+    )
+    if row is None:
+        return None
+    booking = row.Booking
+    set_committed_value(booking, "lot", row.Lot)
+    set_committed_value(booking, "spot", row.Spot)
+    set_committed_value(row.Spot, "level", row.Level)
+    set_committed_value(row.Spot, "zone", row.Zone)
+    if not row.paid:
+        set_committed_value(booking, "payments", [])
+    if not row.charged:
+        set_committed_value(booking, "charging_sessions", [])
+    return booking
 
 
 def get_booking(booking_id, user):

@@ -11,7 +11,7 @@ when the next stay starts charging at that station. Prices are the station's at 
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.core.exceptions import Conflict, Forbidden, Invalid, NotFound, WrongState
@@ -75,6 +75,8 @@ def list_query(user, booking_id=None, status=None):
 
 def sessions_of(booking):
     """A booking's charging sessions, oldest first."""
+    if "charging_sessions" in inspect(booking).dict:  # loaded with the booking (or none)
+        return list(booking.charging_sessions)
     return db.session.scalars(
         select(ChargingSession)
         .where(ChargingSession.booking_id == booking.id)

@@ -6,6 +6,7 @@ from datetime import time
 from zoneinfo import available_timezones
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.core.timezones import lot_zone
@@ -152,9 +153,16 @@ def reactivate_lot(lot):
     return lot
 
 
-def get_lot(lot_id, *, include_inactive=False):
-    """The lot with this id, or NotFound (inactive lots only when asked for)."""
-    lot = db.session.get(Lot, lot_id)
+def get_lot(lot_id, *, include_inactive=False, with_rates=False):
+    """The lot with this id, or NotFound (inactive lots only when asked for).
+
+    `with_rates`: its rate table loaded in the same query (to price a stay).
+    """
+    if with_rates:
+        query = select(Lot).where(Lot.id == lot_id).options(joinedload(Lot.rates))
+        lot = db.session.scalars(query).unique().first()
+    else:
+        lot = db.session.get(Lot, lot_id)
     if lot is None or (not lot.is_active and not include_inactive):
         raise NotFound("No such lot.")
     return lot

@@ -3,6 +3,7 @@
 import re
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.extensions import db
@@ -129,3 +130,13 @@ def delete_spot(spot):
     else:
         db.session.delete(spot)
     db.session.commit()
+
+
+def in_service(lot_id):
+    """The lot's spots not removed, in label order, with their level and zone in one query."""
+    return db.session.scalars(
+        select(Spot)
+        .where(Spot.lot_id == lot_id, Spot.status != SpotStatus.REMOVED)
+        .options(joinedload(Spot.level), joinedload(Spot.zone))
+        .order_by(Spot.label)
+    ).all()

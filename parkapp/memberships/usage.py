@@ -64,6 +64,25 @@ def _terms(membership, left_minutes):
     return pricing.MembershipTerms(plan.name, left_minutes, plan.discount_percent)
 
 
+def may_cover(user_id, vehicle_id, at):
+    """SQL condition: some membership of the user in force at `at` lists the vehicle.
+
+    Necessary for `membership_for` to find one: a stay whose vehicle has none skips it.
+    """
+    return (
+        select(MembershipVehicle.membership_id)
+        .join(Membership, Membership.id == MembershipVehicle.membership_id)
+        .where(
+            MembershipVehicle.vehicle_id == vehicle_id,
+            Membership.user_id == user_id,
+            Membership.status.in_(IN_FORCE),
+            Membership.starts_at <= at,
+            Membership.ends_at > at,
+        )
+        .exists()
+    )
+
+
 def membership_for(user, lot, plate, at):
     """The driver's membership in force at `at` covering `lot` and the vehicle `plate`."""
     if user is None or plate is None:

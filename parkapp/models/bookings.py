@@ -103,10 +103,17 @@ class Booking(db.Model):
     discount = relationship("Discount")
     membership = relationship("Membership")
     payments = relationship("Payment", back_populates="booking", order_by="Payment.id")
+    # Read-only: set to [] by a loader that knows there are none (ev.charging reads it then).
+    charging_sessions = relationship(
+        "ChargingSession",
+        viewonly=True,
+        order_by="(ChargingSession.started_at, ChargingSession.id)",
+    )
 
     # Not stored: the final itemised price `bookings.release` computed, kept on the object
     # for the rest of the request (a released stay's price never changes).
     released_quote = None
+    booked_quote = None  # (quote, (starts_at, booked_ends_at, spot_id)) priced when booked
 
     @property
     def is_active(self):

@@ -147,6 +147,25 @@ class _Charge:
     cents: int
 
 
+def _build(lot, spot_kind, vehicle_type):
+    """(zone, rows best first, base rows, the lot default, local band clocks)."""
+    rows = [
+        _row(rate)
+        for rate in getattr(lot, "rates", None) or ()
+        if rate.is_active
+        and (rate.spot_kind is None or rate.spot_kind == spot_kind)
+        and (rate.vehicle_type is None or rate.vehicle_type == vehicle_type)
+    ]
+    rows = sorted(rows, key=lambda row: row.rank, reverse=True)
+    default = _Row(None, RateKind.HOURLY, lot.hourly_rate_cents, HOUR, lot.daily_max_cents, None)
+    clocks = {time(0)} if rows else set()
+    for row in rows:
+        if row.starts is not None:
+            clocks |= {row.starts, row.ends}
+    bases = [row for row in rows if not row.banded]
+    return lot_zone(lot), rows, bases, default, sorted(clocks)
+
+
 def _row(rate):
     has_window = rate.band_starts is not None and rate.band_ends is not None
     specificity = (rate.spot_kind is not None) + (rate.vehicle_type is not None)
@@ -170,29 +189,55 @@ def _row(rate):
     )
 
 
+# Built tables by everything they are built from, so a lot's table is built once per
+# process and a change to the lot or any of its rows (edit, new row, deactivation) gives a
+# new key: nothing to invalidate, and a stale table is never used.
+_BUILT = {}
+MAX_BUILT = 512
+RATE_FIELDS = (
+    "id",
+    "name",
+    "kind",
+    "amount_cents",
+    "unit_minutes",
+    "daily_max_cents",
+    "grace_minutes",
+    "spot_kind",
+    "vehicle_type",
+    "weekdays",
+    "band_starts",
+    "band_ends",
+    "effective_from",
+    "effective_until",
+    "is_active",
+)
+
+
+def _table_key(lot, spot_kind, vehicle_type):
+    rates = getattr(lot, "rates", None) or ()
+    return (
+        getattr(lot, "timezone", None),
+        lot.hourly_rate_cents,
+        lot.daily_max_cents,
+        spot_kind,
+        vehicle_type,
+        tuple(tuple(getattr(rate, name) for name in RATE_FIELDS) for rate in rates),
+    )
+
+
 class RateTable:
     """The rows of a lot's rate table that apply to one spot kind and vehicle type."""
 
     def __init__(self, lot, spot_kind, vehicle_type):
         self.lot = lot
-        self.zone = lot_zone(lot)
-        rows = [
-            _row(rate)
-            for rate in getattr(lot, "rates", None) or ()
-            if rate.is_active
-            and (rate.spot_kind is None or rate.spot_kind == spot_kind)
-            and (rate.vehicle_type is None or rate.vehicle_type == vehicle_type)
-        ]
-        self.rows = sorted(rows, key=lambda row: row.rank, reverse=True)
-        self.bases = [row for row in self.rows if not row.banded]
-        self.default = _Row(
-            None, RateKind.HOURLY, lot.hourly_rate_cents, HOUR, lot.daily_max_cents, None
-        )
-        clocks = {time(0)} if self.rows else set()
-        for row in self.rows:
-            if row.starts is not None:
-                clocks |= {row.starts, row.ends}
-        self.clocks = sorted(clocks)
+        key = _table_key(lot, spot_kind, vehicle_type)
+        built = _BUILT.get(key)
+        if built is None:
+            built = _build(lot, spot_kind, vehicle_type)
+            if len(_BUILT) >= MAX_BUILT:
+                _BUILT.clear()
+            _BUILT[key] = built
+        self.zone, self.rows, self.bases, self.default, self.clocks = built
 
     # -- what is in force ---------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import re
 from flask import request
 from flask_jwt_extended import current_user, jwt_required
 from flask_restx import Namespace, fields
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from parkapp.api.common import (
     ID,
@@ -30,7 +30,7 @@ from parkapp.billing import refunds
 from parkapp.booking import claims, lifecycle, queries
 from parkapp.core.exceptions import Invalid, NotFound
 from parkapp.lots import lots
-from parkapp.models import Booking, BookingSource, BookingStatus, VehicleType
+from parkapp.models import Booking, BookingSource, BookingStatus, Lot, VehicleType
 
 ns = Namespace("bookings", description="Quotes and bookings", path="/")
 error = error_model(ns)
@@ -233,9 +233,12 @@ class BookingList(Resource):
     @jwt_required()
     def get(self):
         """List bookings: your own, or everyone's for admins."""
-        # Each item reads its vehicle type, lot and spot: load them in the same query.
+        # Each item reads its vehicle type, lot, spot and charging: load them with the page.
         query = queries.filtered_query(_filter()).options(
-            joinedload(Booking.vehicle), *queries.DETAILS
+            joinedload(Booking.vehicle),
+            selectinload(Booking.charging_sessions),
+            *queries.DETAILS,
+            joinedload(Booking.lot).selectinload(Lot.rates),  # priced per lot
         )
         return paginate(query, booking_dict)
 
@@ -312,8 +315,7 @@ class BookingRelease(Resource):
     @jwt_required()
     def post(self, booking_id):
         """End a stay now and fix its final price: active -> completed (owner, operator)."""
-        booking = queries.get_booking(booking_id, current_user)
-        return booking_dict(lifecycle.release(booking, current_user))
+        return booking_dict(lifecycle.release_by_id(booking_id, current_user))
 
 
 @ns.route(f"/bookings/<{ID}:booking_id>/cancel")

@@ -107,7 +107,7 @@ class LotSpots(Resource):
         """The spots of a lot in label order, with occupancy now."""
         lot = lots.get_lot(lot_id, include_inactive=viewer_is_admin())
         occupied = availability.occupied_spot_ids(lot.id, utcnow())
-        in_service = [spot for spot in lot.spots if spot.status != SpotStatus.REMOVED]
+        in_service = spots.in_service(lot.id)
         return page_of(in_service, lambda spot: _spot_dict(spot, occupied))
 
     @ns.expect(spots_in, validate=True)
