@@ -42,7 +42,8 @@ worker_pid=$!
 echo "run-all: starting gunicorn on http://127.0.0.1:${PORT}"
 # gunicorn is the app's foreground process; it runs as a job so that the traps above
 # fire at once on a signal instead of after gunicorn has exited.
-.venv/bin/gunicorn -w 2 -b "127.0.0.1:${PORT}" wsgi:app &
+# gthread: a live availability stream holds a thread, never a whole worker (docs/deploy.md).
+.venv/bin/gunicorn -w 2 -k gthread --threads 16 -b "127.0.0.1:${PORT}" wsgi:app &
 web_pid=$!
 
 # Return as soon as either process exits; the EXIT trap then stops the other one.
