@@ -55,4 +55,5 @@ def dashboard():
         totals=ops.totals,
         methods=METHOD_LABELS,
         refresh=REFRESH_SECONDS,
+        stream_lots=[int(chosen)] if chosen else [],
     )

@@ -11,9 +11,11 @@ import json
 import time
 
 import redis
+from sqlalchemy import func, select
 
 from parkapp.extensions import db
 from parkapp.lots import live
+from parkapp.models import HOLDING, Booking
 
 RETRY_MS = 1000  # how soon the browser reconnects after the stream ends
 REFRESH_SECONDS = 15.0  # count again this often even when nothing was heard (a lost message)
@@ -29,6 +31,17 @@ def availability(lot_id):
     return {"lot_id": lot_id, "available_now": entry["available_now"], "by_kind": entry["by_kind"]}
 
 
+def _fingerprint(lot_id):
+    """(newest booking id, bookings holding a spot) at the lot: moves with every booking change."""
+    row = db.session.execute(
+        select(
+            func.max(Booking.id), func.count(Booking.id).filter(Booking.status.in_(HOLDING))
+        ).where(Booking.lot_id == lot_id)
+    ).one()
+    db.session.rollback()
+    return tuple(row)
+
+
 def event(name, data):
     """One server-sent event."""
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
@@ -37,8 +50,8 @@ def event(name, data):
 def events(lot_id, seconds, heartbeat=15.0, poll=1.0):
     """Server-sent event text for `seconds`: availability now, then after each change."""
     yield f"retry: {RETRY_MS}\n\n"
-    last = availability(lot_id)
-    yield event("availability", last)
+    last = availability(lot_id), _fingerprint(lot_id)
+    yield event("availability", last[0])
     listener = live.listener()
     now = time.monotonic()
     deadline, next_beat, next_refresh = now + seconds, now + heartbeat, now + REFRESH_SECONDS
@@ -49,10 +62,11 @@ def events(lot_id, seconds, heartbeat=15.0, poll=1.0):
                 listener, heard = None, True
             if heard or now >= next_refresh:
                 next_refresh = now + REFRESH_SECONDS
-                current = availability(lot_id)
+                current = availability(lot_id), _fingerprint(lot_id)
+                # A change that keeps the counts (a freed spot held for the waitlist) is news too.
                 if current != last:
                     last = current
-                    yield event("availability", current)
+                    yield event("availability", current[0])
             if time.monotonic() >= next_beat:
                 next_beat += heartbeat
                 yield ": keep-alive\n\n"

@@ -20,6 +20,7 @@ from parkapp.models import SpotStatus, utcnow
 from parkapp.pricing import demand
 from parkapp.user.blueprint import bp
 from parkapp.user.forms import BookingForm, NewVehicleForm, SearchForm, VehicleForm, natural_key
+from parkapp.waitlist import queue as waitlist_queue
 from parkapp.web.fields import parse_local
 
 PAST_SHOWN = 20  # past bookings listed before "show all"
@@ -185,6 +186,7 @@ def my_bookings():
         groups=queries.bookings_of(current_user),
         all_past=request.args.get("past") == "all",
         past_limit=PAST_SHOWN,
+        stream_lots=waitlist_queue.queued_lot_ids(current_user),
     )
 
 

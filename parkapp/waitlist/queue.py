@@ -195,6 +195,14 @@ def position(entry):
     return Position(db.session.scalar(ahead) + 1, db.session.scalar(waiting))
 
 
+def queued_lot_ids(user):
+    """The lots where the user waits (or holds an offer), for pages that follow them live."""
+    query = select(WaitlistEntry.lot_id).where(
+        WaitlistEntry.user_id == user.id, WaitlistEntry.status.in_(QUEUED)
+    )
+    return sorted(set(db.session.scalars(query)))
+
+
 def entries_of(user):
     """The user's queued entries, oldest first, each with its position (None when offered)."""
     entries = db.session.scalars(

@@ -33,9 +33,17 @@ document.addEventListener("submit", (event) => {
     });
   };
 
+  let streaming = false; // the lot's live stream pushes the counts: no polling meanwhile
   const schedule = () => {
-    if (timer === null && !document.hidden) timer = setTimeout(poll, delay);
+    if (!streaming && timer === null && !document.hidden) timer = setTimeout(poll, delay);
   };
+  document.addEventListener("parkapp:counts", (event) => show(event.detail));
+  document.addEventListener("parkapp:stream", (event) => {
+    streaming = event.detail === "start";
+    clearTimeout(timer);
+    timer = null;
+    schedule();
+  });
 
   const poll = async () => {
     timer = null;
@@ -59,7 +67,83 @@ document.addEventListener("submit", (event) => {
   document.addEventListener("visibilitychange", () => {
     clearTimeout(timer);
     timer = null;
-    if (!document.hidden) poll();
+    if (!document.hidden && !streaming) poll();
   });
   schedule();
+})();
+
+// Pushed updates: the lot page's counts come from the lot's live stream (server-sent events)
+// instead of polling; a region marked data-live-region (my bookings, my waitlists, the gate
+// dashboard) is fetched again when one of its lots changes. Without EventSource, or when the
+// stream fails, the page falls back to polling.
+(() => {
+  const streamUrl = (lot) => `/api/v1/lots/${lot}/stream`;
+
+  const follow = (lot, onChange, onFail) => {
+    if (!window.EventSource || !lot) return onFail();
+    const source = new EventSource(streamUrl(lot));
+    let failures = 0;
+    source.addEventListener("availability", (event) => {
+      failures = 0;
+      onChange(JSON.parse(event.data));
+    });
+    source.onerror = () => {
+      failures += 1;
+      if (source.readyState === EventSource.CLOSED || failures > 3) {
+        source.close();
+        onFail();
+      }
+    };
+    return source;
+  };
+
+  // The lot page: one lot's counts.
+  const cells = document.querySelectorAll("[data-live][data-lot-id]");
+  const lots = [...new Set([...cells].map((el) => el.dataset.lotId))];
+  if (lots.length === 1) {
+    document.dispatchEvent(new CustomEvent("parkapp:stream", { detail: "start" }));
+    follow(
+      lots[0],
+      (data) => {
+        const total = Object.values(data.by_kind).reduce((sum, k) => sum + k.total, 0);
+        const doc = { [data.lot_id]: { available_now: data.available_now, total_spots: total, by_kind: data.by_kind } };
+        document.dispatchEvent(new CustomEvent("parkapp:counts", { detail: doc }));
+      },
+      () => document.dispatchEvent(new CustomEvent("parkapp:stream", { detail: "failed" })),
+    );
+  }
+
+  // Regions that are fetched again when their lot changes (or every data-poll-seconds).
+  document.querySelectorAll("[data-live-region]").forEach((region) => {
+    const seconds = Number(region.dataset.pollSeconds) || 30;
+    let busy = false;
+    const refresh = async () => {
+      if (busy || document.hidden) return;
+      const focused = document.activeElement;
+      if (focused && region.contains(focused) && focused.matches("input, select, textarea")) return;
+      busy = true;
+      try {
+        const response = await fetch(window.location.href, { headers: { Accept: "text/html" }, cache: "no-store" });
+        if (response.ok) {
+          const page = new DOMParser().parseFromString(await response.text(), "text/html");
+          const fresh = page.getElementById(region.id);
+          if (fresh) region.innerHTML = fresh.innerHTML;
+        }
+      } catch (error) {
+        // offline or restarting: the next tick tries again
+      }
+      busy = false;
+    };
+    const lot = (region.dataset.streamLots || "").split(",").filter(Boolean)[0];
+    let seen = false;
+    follow(
+      lot,
+      () => {
+        if (seen) refresh();
+        seen = true;
+      },
+      () => {},
+    );
+    setInterval(refresh, seconds * 1000);
+  });
 })();

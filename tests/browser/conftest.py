@@ -29,8 +29,9 @@ def live_server(app):
     with LiveServer(
         app.config["SQLALCHEMY_DATABASE_URI"],
         workers=2,
-        threads=4,
-        env={"WTF_CSRF_ENABLED": "true"},
+        threads=8,
+        # Pages open live streams: at most 3 per process, so 5 threads serve everything else.
+        env={"WTF_CSRF_ENABLED": "true", "STREAM_MAX_PER_PROCESS": "3"},
     ) as server:
         yield server
 
