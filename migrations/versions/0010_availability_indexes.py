@@ -1,7 +1,7 @@
 """availability indexes
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-04 14:30:00
 
 Free-spot counts ask "which holding bookings of this lot overlap [start, end)?". Only
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
