@@ -145,6 +145,8 @@ class Config:
     # Caching and rate limits fall back to process memory without Redis
     CACHE_DEFAULT_TIMEOUT = 5
     LIVE_CACHE_SECONDS = env_int("LIVE_CACHE_SECONDS", 5)  # free counts "now" are this fresh
+    # Counts over a fixed interval change only with a commit (which bumps their key's version)
+    INTERVAL_CACHE_SECONDS = env_int("INTERVAL_CACHE_SECONDS", 300)
     LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 3)  # pages refresh their free counts
     # GET /api/v1/lots/<id>/stream: each stream lasts this long (the browser reconnects), and a
     # process holds at most this many, so streams never take every thread of a gthread worker.

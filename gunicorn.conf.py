@@ -1,4 +1,5 @@
-"""gunicorn settings, read from the project root by `gunicorn wsgi:app`: shared metrics.
+"""gunicorn settings, read from the project root by `gunicorn wsgi:app`: shared metrics, and
+psycopg2 made cooperative under gevent workers (`-k gevent`, psycogreen).
 
 Each worker process keeps its Prometheus values in files under PROMETHEUS_MULTIPROC_DIR and
 /metrics adds every worker's up, so a scrape is right whichever worker answers it. Without
@@ -31,6 +32,15 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Under gevent workers, let psycopg2 wait cooperatively (psycogreen), so that one
+    request waiting on PostgreSQL does not stop the worker's other requests."""
+    if type(worker).__name__.startswith("Gevent"):
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
 
 
 def on_exit(server):

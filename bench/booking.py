@@ -6,9 +6,12 @@ on the same server, to compare booking throughput with what the framework alone 
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/parkapp .venv/bin/python bench/booking.py
 
-It always uses the database `parkapp_bench` on DATABASE_URL's server (created when missing,
-migrated, emptied, seeded). Without --url it starts its own gunicorn on 127.0.0.1; with
---url the server there must use parkapp_bench and have rate limiting off.
+It uses the database `parkapp_bench` (or --db / $BENCH_DB) on DATABASE_URL's
+server (created when missing, migrated, emptied, seeded). Without --url it starts its own
+gunicorn on 127.0.0.1 (--worker-class sync, gthread or gevent; --servers 2 starts two, as
+two hosts on the same PostgreSQL and Redis, and splits the clients between them, then
+checks that a logout on one is refused on the other at once); with --url the server there
+must use the bench database and have rate limiting off.
 """
 
 import argparse
@@ -32,6 +35,7 @@ BENCH_DB = os.environ.get("BENCH_DB", "parkapp_bench")
 PASSWORD = "bench-password-not-secret"
 MAX_CLIENTS, MAX_SECONDS, MAX_CYCLES_PER_CLIENT = 256, 300, 100_000
 HEALTH_SECONDS = 10
+WORKER_CLASSES = ("sync", "gthread", "gevent")
 
 
 def parse_args(argv=None):
@@ -52,7 +56,15 @@ def parse_args(argv=None):
     )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    parser.add_argument(
+        "--worker-class", default="gthread", choices=WORKER_CLASSES, help="(default gthread)"
+    )
+    parser.add_argument(
+        "--servers", type=int, default=1, choices=(1, 2), help="gunicorn servers (default 1)"
+    )
     args = parser.parse_args(argv)
+    if args.url and args.servers > 1:
+        parser.error("--servers 2 starts its own servers: leave out --url")
     if not 1 <= args.clients <= MAX_CLIENTS:
         parser.error(f"--clients must be 1..{MAX_CLIENTS}")
     if not 1 <= args.seconds <= MAX_SECONDS:
@@ -278,7 +290,9 @@ def report(args, booked, book_seconds, health, health_seconds, found):
     health_rate = len(health.book_latencies) / health_seconds
     print(
         f"clients {args.clients}, booking phase {book_seconds:.1f} s, healthz phase "
-        f"{health_seconds:.1f} s, lot of {args.spots} spots"
+        f"{health_seconds:.1f} s, lot of {args.spots} spots; {args.servers} server(s) of "
+        f"{args.workers} {args.worker_class} workers"
+        + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
     )
     print(
         f"responses: {dict(sorted(booked.statuses.items()))}; transport errors: "
@@ -306,34 +320,60 @@ def main(argv=None):
     url = bench_database_url(args.db, "bench/booking.py")
     ensure_database(url)
     lot_id, emails = prepare(url, args.clients, args.spots)
-    server = None
+    servers = []
     if args.url:
-        base = args.url.rstrip("/")
+        bases = [args.url.rstrip("/")]
     else:
         from tests.live_server import LiveServer
 
-        server = LiveServer(
-            url.render_as_string(hide_password=False), workers=args.workers, threads=args.threads
-        ).start()
-        base = server.url
+        for _ in range(args.servers):
+            servers.append(
+                LiveServer(
+                    url.render_as_string(hide_password=False),
+                    workers=args.workers,
+                    threads=args.threads,
+                    worker_class=args.worker_class,
+                ).start()
+            )
+        bases = [server.url for server in servers]
     try:
-        headers = login_all(base, emails)
+        # client i talks to server i mod n, as behind a load balancer
+        headers = [login_all(bases[i % len(bases)], [email])[0] for i, email in enumerate(emails)]
         booked, book_seconds = run_clients(
             booking_client,
-            lambda i: (base, headers[i], lot_id, f"BENCH{i}"),
+            lambda i: (bases[i % len(bases)], headers[i], lot_id, f"BENCH{i}"),
             args.clients,
             args.seconds,
         )
         health, health_seconds = run_clients(
-            health_client, lambda i: (base,), args.clients, min(args.seconds, HEALTH_SECONDS)
+            health_client,
+            lambda i: (bases[i % len(bases)],),
+            args.clients,
+            min(args.seconds, HEALTH_SECONDS),
         )
-        if server is not None and any(" 5" in key for key in booked.statuses):
-            print(f"server errors; gunicorn's log ends with:\n{server.log(6000)}")
+        logout = logout_check(bases, emails[0]) if len(bases) > 1 else None
+        if servers and any(" 5" in key for key in booked.statuses):
+            for server in servers:
+                print(f"server errors; gunicorn's log ends with:\n{server.log(6000)}")
     finally:
-        if server is not None:
+        for server in servers:
             server.close()
     clean = report(args, booked, book_seconds, health, health_seconds, audit(url, lot_id))
+    if logout is not None:
+        print(f"logout on server 1, same token on server 2: {logout}")
+        clean = clean and logout == "before 200, after 401"
     return 0 if clean else 1
+
+
+def logout_check(bases, email):
+    """Log out on the first server; the token must be refused by the second at once."""
+    token = login_all(bases[0], [email])[0]
+    before = requests.get(f"{bases[1]}/api/v1/auth/me", headers=token, timeout=30).status_code
+    out = requests.post(f"{bases[0]}/api/v1/auth/logout", headers=token, timeout=30)
+    if out.status_code != 204:
+        return f"logout answered {out.status_code}"
+    after = requests.get(f"{bases[1]}/api/v1/auth/me", headers=token, timeout=30).status_code
+    return f"before {before}, after {after}"
 
 
 if __name__ == "__main__":

@@ -79,14 +79,18 @@ def smtp_server():
 
 
 class FreshGlobalsClient(FlaskClient):
-    """A test client whose every request starts with an empty `g`, as in production.
+    """A test client whose every request starts as in production: empty `g`, nothing loaded.
 
     The test's app context stays pushed during requests (so tests can call services), and
-    Flask reuses it, which would otherwise carry Flask-Login's cached user between requests.
+    Flask reuses it, which would otherwise carry Flask-Login's cached user between requests,
+    and the session's loaded objects too: in production each request has a session of its own,
+    so a request never sees what an earlier one loaded (a write may keep what it wrote loaded
+    after its commit, see dbsetup.write_transaction).
     """
 
     def open(self, *args, **kwargs):
         vars(g).clear()
+        db.session.expire_all()
         return super().open(*args, **kwargs)
 
 

@@ -29,13 +29,17 @@ def gunicorn_command():
 
 
 class LiveServer:
-    """`gunicorn -k gthread wsgi:app` as a subprocess; use as a context manager."""
+    """`gunicorn -k gthread wsgi:app` as a subprocess (or another worker class: sync, gevent);
+    use as a context manager."""
 
-    def __init__(self, database_url, workers=4, threads=8, config="testing", env=None):
+    def __init__(
+        self, database_url, workers=4, threads=8, config="testing", env=None, worker_class="gthread"
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.workers, self.threads, self.config = workers, threads, config
+        self.worker_class = worker_class
         self.extra_env = env or {}
         self.process = None
         self._log = None
@@ -46,9 +50,8 @@ class LiveServer:
             "-w",
             str(self.workers),
             "-k",
-            "gthread",
-            "--threads",
-            str(self.threads),
+            self.worker_class,
+            *(["--threads", str(self.threads)] if self.worker_class == "gthread" else []),
             "-b",
             f"127.0.0.1:{self.port}",
             "--graceful-timeout",

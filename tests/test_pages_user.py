@@ -6,8 +6,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from parkapp import create_app
@@ -18,23 +16,6 @@ from parkapp.extensions import db
 from parkapp.lots import spots as spot_service
 from parkapp.models import Booking, BookingStatus, SpotStatus, Vehicle
 from tests.conftest import PASSWORD, hours_from_now
-
-
-class FreshGlobalsClient(FlaskClient):
-    """A test client whose every request starts with an empty `g`, as in production.
-
-    The suite keeps one app context open for the whole test and Flask reuses it for each
-    request, so Flask-Login's cached user (`g._login_user`) would leak between requests.
-    """
-
-    def open(self, *args, **kwargs):
-        vars(g).clear()
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app):
-    return FreshGlobalsClient(app, app.response_class, use_cookies=True)
 
 
 def text(response):

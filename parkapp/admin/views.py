@@ -40,7 +40,7 @@ def dashboard():
     return render_template(
         "admin/dashboard.html",
         stats=reports.dashboard(),
-        summaries=lots.search_lots(include_inactive=True),
+        summaries=lots.search_lots(include_inactive=True)[:],
     )
 
 
@@ -50,7 +50,7 @@ def dashboard():
 @bp.get("/lots")
 def lot_list():
     """All lots, in service or not."""
-    return render_template("admin/lots.html", summaries=lots.search_lots(include_inactive=True))
+    return render_template("admin/lots.html", summaries=lots.search_lots(include_inactive=True)[:])
 
 
 @bp.route("/lots/new", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import logging
+from datetime import UTC
 
 import redis
 from flask import current_app, has_app_context
@@ -156,34 +157,72 @@ def kind_counts(lot_ids):
 
     Unknown or deactivated lots are left out.
     """
-    return {
-        lot_id: {SpotKind(kind): tuple(pair) for kind, pair in entry["kinds"].items()}
-        for lot_id, entry in _entries(lot_ids).items()
-        if entry["active"]
-    }
+    return {lot_id: _kinds(entry) for lot_id, entry in _entries(lot_ids).items() if entry["active"]}
 
 
-def totals(lot_ids, kind=None):
-    """{lot_id: (spots in service, free now)} over all kinds or one; none free if inactive."""
+def lot_counts(lot_id, starts_at=None, ends_at=None):
+    """{SpotKind: (spots in service, bookable)} of one lot, active or not, now or over
+    `[starts_at, ends_at)` (`ends_at` None: open-ended), cached."""
+    entry = _entries([lot_id], starts_at, ends_at).get(lot_id)
+    return _kinds(entry) if entry else {}
+
+
+def totals(lot_ids, kind=None, starts_at=None, ends_at=None):
+    """{lot_id: (spots in service, free)} over all kinds or one, now or over
+    `[starts_at, ends_at)`; none free if inactive."""
     result = {}
-    for lot_id, entry in _entries(lot_ids).items():
+    for lot_id, entry in _entries(lot_ids, starts_at, ends_at).items():
         pairs = [pair for name, pair in entry["kinds"].items() if kind is None or name == kind]
         free = sum(f for _, f in pairs) if entry["active"] else 0
         result[lot_id] = (sum(t for t, _ in pairs), free)
     return result
 
 
-def _entries(lot_ids):
-    """The cached count entries of the lots, computing (in one go) those not cached."""
+def lot_cached(lot_id, name, compute):
+    """`compute()` about the lot now, cached under its version for LIVE_CACHE_SECONDS (read
+    before computing, as for the counts); computed afresh without Redis."""
+    keys = _keys([lot_id])
+    if keys is None:
+        return compute()
+    key = f"{keys[lot_id]}:{name}"
+    try:
+        value = cache.get(key)
+    except Exception as exc:  # any cache backend error: compute instead
+        _state().failed("reading the cache", exc)
+        return compute()
+    if value is not None:
+        return value
+    value = compute()
+    try:
+        cache.set(key, value, current_app.config.get("LIVE_CACHE_SECONDS", 5))
+    except Exception as exc:  # any cache backend error: skip caching
+        _state().failed("writing the cache", exc)
+    return value
+
+
+def _kinds(entry):
+    return {SpotKind(kind): tuple(pair) for kind, pair in entry["kinds"].items()}
+
+
+def _entries(lot_ids, starts_at=None, ends_at=None):
+    """The cached count entries of the lots, computing (in one go) those not cached.
+
+    The versions are read once, before counting, and the counts stored under them: a
+    change committed while counting bumps a version after that read, so the next request
+    misses. (Reading them again to store could file counts that missed the change under
+    the bumped version.)
+    """
     lot_ids = sorted(set(lot_ids))
     if not lot_ids:
         return {}
-    found = _cached(lot_ids)
+    keys = _keys(lot_ids, starts_at, ends_at)
+    found = _cached(keys) if keys else {}
     missing = [lot_id for lot_id in lot_ids if lot_id not in found]
     if missing:
-        fresh = _count(missing)
+        fresh = _count(missing, starts_at, ends_at)
         found.update(fresh)
-        _store(fresh)
+        if keys:
+            _store(keys, fresh, starts_at is None)
     return found
 
 
@@ -203,19 +242,23 @@ def snapshot(lot_ids):
     return doc, hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:20]
 
 
-def _keys(lot_ids):
+def _keys(lot_ids, starts_at=None, ends_at=None):
     """{lot_id: cache key} built from the versions, or None when they cannot be read."""
     found = versions(lot_ids)
     if found is None:
         return None
     every = found[EVERY_LOT]
-    return {lot_id: f"live:counts:{lot_id}:{found[str(lot_id)]}:{every}" for lot_id in lot_ids}
+    when = "now" if starts_at is None else f"{_stamp(starts_at)}/{_stamp(ends_at)}"
+    return {
+        lot_id: f"live:counts:{lot_id}:{found[str(lot_id)]}:{every}:{when}" for lot_id in lot_ids
+    }
 
 
-def _cached(lot_ids):
-    keys = _keys(lot_ids)
-    if keys is None:
-        return {}
+def _stamp(instant):
+    return "open" if instant is None else instant.astimezone(UTC).isoformat()
+
+
+def _cached(keys):
     try:
         values = cache.get_many(*keys.values())
     except Exception as exc:  # any cache backend error: compute instead
@@ -224,19 +267,20 @@ def _cached(lot_ids):
     return {lot_id: value for lot_id, value in zip(keys, values, strict=True) if value}
 
 
-def _store(entries):
-    keys = _keys(list(entries))
-    if keys is None:
-        return
-    timeout = current_app.config.get("LIVE_CACHE_SECONDS", 5)
+def _store(keys, entries, now):
+    # "Now" moves: its counts live seconds. A fixed interval's counts change only with a
+    # commit, which bumps the version in the key: they may live longer.
+    setting = "LIVE_CACHE_SECONDS" if now else "INTERVAL_CACHE_SECONDS"
+    timeout = current_app.config.get(setting, 5 if now else 300)
     try:
         cache.set_many({keys[lot_id]: entry for lot_id, entry in entries.items()}, timeout)
     except Exception as exc:  # any cache backend error: skip caching
         _state().failed("writing the cache", exc)
 
 
-def _count(lot_ids):
-    """{lot_id: {"active": bool, "kinds": {kind: [total, free]}}} from the database, now."""
+def _count(lot_ids, starts_at=None, ends_at=None):
+    """{lot_id: {"active": bool, "kinds": {kind: [total, free]}}} from the database, now or
+    over `[starts_at, ends_at)`."""
     active = dict(
         db.session.execute(select(Lot.id, Lot.is_active).where(Lot.id.in_(lot_ids))).all()
     )
@@ -250,7 +294,7 @@ def _count(lot_ids):
         .where(
             Spot.lot_id.in_(lot_ids),
             Spot.status == SpotStatus.ACTIVE,
-            ~spot_taken(utcnow(), None),
+            ~spot_taken(starts_at or utcnow(), None if starts_at is None else ends_at),
         )
         .group_by(Spot.lot_id, Spot.kind)
     )

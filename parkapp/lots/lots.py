@@ -1,6 +1,7 @@
 """Lots: create, edit, deactivate, search by name or distance, and their availability."""
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import time
 from zoneinfo import available_timezones
@@ -11,8 +12,8 @@ from sqlalchemy.orm import joinedload
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
-from parkapp.lots import availability, live
-from parkapp.models import HOLDING, Booking, Lot, Spot, SpotStatus
+from parkapp.lots import live
+from parkapp.models import HOLDING, Booking, Lot
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -203,38 +204,55 @@ def search_lots(
             )
         )
     lots = list(db.session.scalars(query))
-    summaries = summarise(lots, starts_at, ends_at, kind)
     if near is None:
-        return summaries
-    for summary in summaries:
-        summary.distance_km = distance_km(near, summary.lot)
-    located = [s for s in summaries if s.distance_km is not None]
-    if radius_km is not None:
-        located = [s for s in located if s.distance_km <= radius_km]
-    return sorted(located, key=lambda s: s.distance_km)
+        return Summaries(lots, None, starts_at, ends_at, kind)
+    located = [(distance_km(near, lot), lot) for lot in lots]
+    located = [
+        (km, lot)
+        for km, lot in located
+        if km is not None and (radius_km is None or km <= radius_km)
+    ]
+    located.sort(key=lambda pair: pair[0])
+    return Summaries(
+        [lot for _, lot in located], [km for km, _ in located], starts_at, ends_at, kind
+    )
+
+
+class Summaries(Sequence):
+    """LotSummary items of a search, counted only when taken: an API page of 50 lots out of
+    500 counts 50."""
+
+    def __init__(self, lots, distances, starts_at, ends_at, kind):
+        self.lots, self.distances = lots, distances
+        self.interval, self.kind = (starts_at, ends_at), kind
+
+    def __len__(self):
+        return len(self.lots)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._summaries(range(len(self.lots))[index])
+        return self._summaries([range(len(self.lots))[index]])[0]
+
+    def __iter__(self):
+        return iter(self[:])
+
+    def _summaries(self, positions):
+        found = summarise([self.lots[i] for i in positions], *self.interval, self.kind)
+        if self.distances is not None:
+            for i, summary in zip(positions, found, strict=True):
+                summary.distance_km = self.distances[i]
+        return found
 
 
 def summarise(lots, starts_at=None, ends_at=None, kind=None):
-    """Attach total and bookable spot counts to lots (free now: from the live cache)."""
+    """Attach total and bookable spot counts to lots, now or over an interval (cached)."""
     if not lots:
         return []
     ids = [lot.id for lot in lots]
-    if starts_at is None:  # free now: cached for seconds, refreshed by every change
-        counts = live.totals(ids, kind)
-        return [LotSummary(lot, *counts.get(lot.id, (0, 0))) for lot in lots]
-    total_query = (
-        select(Spot.lot_id, func.count(Spot.id))
-        .where(Spot.lot_id.in_(ids), Spot.status != SpotStatus.REMOVED)
-        .group_by(Spot.lot_id)
-    )
-    if kind is not None:
-        total_query = total_query.where(Spot.kind == kind)
-    totals = dict(db.session.execute(total_query).all())
-    free = availability.available_by_lot(ids, starts_at, ends_at, kind)
-    return [
-        LotSummary(lot, totals.get(lot.id, 0), free.get(lot.id, 0) if lot.is_active else 0)
-        for lot in lots
-    ]
+    # free now: cached for seconds; over an interval: cached until a change (live.py)
+    counts = live.totals(ids, kind, starts_at, ends_at)
+    return [LotSummary(lot, *counts.get(lot.id, (0, 0))) for lot in lots]
 
 
 def distance_km(point, lot):

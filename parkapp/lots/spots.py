@@ -1,8 +1,9 @@
 """Spots, levels and zones: bulk creation with generated labels, maintenance, removal."""
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, distinct, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
@@ -19,6 +20,12 @@ def get_spot(spot_id):
     if spot is None:
         raise NotFound("No such spot.")
     return spot
+
+
+def spot_in_lot(lot_id, spot_id):
+    """The lot's spot with this id, or None."""
+    spot = db.session.get(Spot, spot_id)
+    return spot if spot is not None and spot.lot_id == lot_id else None
 
 
 def level_named(lot, name):
@@ -140,3 +147,110 @@ def in_service(lot_id):
         .options(joinedload(Spot.level), joinedload(Spot.zone))
         .order_by(Spot.label)
     ).all()
+
+
+# -- a big lot's spots, a level and zone at a time -----------------------------------------------
+
+SPOTS_PER_PAGE = 60
+NONE = "none"  # the key part of "no level" / "no zone"
+
+
+@dataclass(frozen=True)
+class SpotGroup:
+    """The spots of one level and zone (None: spots without one), counted."""
+
+    level_id: int | None
+    zone_id: int | None
+    level_name: str | None
+    zone_name: str | None
+    total: int  # in service or in maintenance
+    in_service: int
+    occupied: int  # in service and held by a booking at the instant asked about
+
+    @property
+    def key(self):
+        """ "<level id>-<zone id>", "none" standing for no level or zone (a query argument)."""
+        return f"{self.level_id or NONE}-{self.zone_id or NONE}"
+
+    @property
+    def free(self):
+        return self.in_service - self.occupied
+
+
+def spot_groups(lot_id, at):
+    """The lot's spots by level and zone, with how many are free at `at`; levels in order,
+    spots without a level last."""
+    names = _group_names(lot_id)
+    counts = {}
+    rows = db.session.execute(
+        select(Spot.level_id, Spot.zone_id, Spot.status, func.count(Spot.id))
+        .where(Spot.lot_id == lot_id, Spot.status != SpotStatus.REMOVED)
+        .group_by(Spot.level_id, Spot.zone_id, Spot.status)
+    )
+    for level_id, zone_id, status, count in rows:
+        entry = counts.setdefault((level_id, zone_id), [0, 0, 0])
+        entry[0] += count
+        entry[1] += count if status == SpotStatus.ACTIVE else 0
+    occupied = db.session.execute(
+        select(Spot.level_id, Spot.zone_id, func.count(distinct(Spot.id)))
+        .join(Booking, Booking.spot_id == Spot.id)
+        .where(
+            Spot.lot_id == lot_id,
+            Spot.status == SpotStatus.ACTIVE,
+            Booking.lot_id == lot_id,
+            _holding_at(at),
+        )
+        .group_by(Spot.level_id, Spot.zone_id)
+    )
+    for level_id, zone_id, count in occupied:
+        counts[(level_id, zone_id)][2] = count
+    groups = [
+        SpotGroup(level_id, zone_id, *names.get((level_id, zone_id), (None, None)), *entry)
+        for (level_id, zone_id), entry in counts.items()
+    ]
+    order = {key: rank for rank, key in enumerate(names)}
+    return sorted(groups, key=lambda g: order.get((g.level_id, g.zone_id), len(order)))
+
+
+def _group_names(lot_id):
+    """{(level id, zone id): (level name, zone name)} in display order, zone None included."""
+    rows = db.session.execute(
+        select(Level.id, Level.name, Zone.id, Zone.name)
+        .outerjoin(Zone, Zone.level_id == Level.id)
+        .where(Level.lot_id == lot_id)
+        .order_by(Level.ordinal, Level.name, Zone.name)
+    )
+    names = {}
+    for level_id, level_name, zone_id, zone_name in rows:
+        names.setdefault((level_id, None), (level_name, None))
+        if zone_id is not None:
+            names[(level_id, zone_id)] = (level_name, zone_name)
+    names[(None, None)] = (None, None)
+    return names
+
+
+def _holding_at(at):
+    return and_(
+        Booking.status.in_(HOLDING),
+        Booking.starts_at <= at,
+        or_(Booking.ends_at.is_(None), Booking.ends_at > at),
+    )
+
+
+def spots_page(lot_id, group, page=1, per_page=SPOTS_PER_PAGE):
+    """(spots, page, pages): one page of a group's spots (removed ones left out), labels in
+    natural order (A-2 before A-10); the page is clamped to those that exist."""
+    query = select(Spot).where(
+        Spot.lot_id == lot_id,
+        Spot.status != SpotStatus.REMOVED,
+        Spot.level_id.is_(None) if group.level_id is None else Spot.level_id == group.level_id,
+        Spot.zone_id.is_(None) if group.zone_id is None else Spot.zone_id == group.zone_id,
+    )
+    pages = max(1, -(-group.total // per_page))
+    page = min(max(1, page), pages)
+    spots = db.session.scalars(
+        query.order_by(func.length(Spot.label), Spot.label, Spot.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return spots, page, pages

@@ -7,7 +7,7 @@ flashed; a 409 re-shows the form with what the driver typed.
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_security import auth_required, current_user
 
 from parkapp.accounts import vehicles as vehicle_service
@@ -16,10 +16,11 @@ from parkapp.booking import claims, lifecycle, queries
 from parkapp.core.exceptions import DomainError, NotFound
 from parkapp.core.money import money
 from parkapp.lots import availability, live, lots
+from parkapp.lots import spots as spot_service
 from parkapp.models import SpotStatus, utcnow
 from parkapp.pricing import demand
 from parkapp.user.blueprint import bp
-from parkapp.user.forms import BookingForm, NewVehicleForm, SearchForm, VehicleForm, natural_key
+from parkapp.user.forms import BookingForm, NewVehicleForm, SearchForm, VehicleForm
 from parkapp.waitlist import queue as waitlist_queue
 from parkapp.web.fields import parse_local
 
@@ -39,7 +40,7 @@ def index():
             starts_at=form.starts_at,
             ends_at=form.ends_at,
             kind=form.kind_value,
-        )
+        )[:]  # counted once: the list and the map both read them
     return render_template(
         "index.html", form=form, results=results, map_markers=_map_markers(results)
     )
@@ -119,31 +120,42 @@ def _quote(lot, form):
 
 
 def _booking_form(lot):
-    spots = [s for s in _spots_in_order(lot) if s.status == SpotStatus.ACTIVE]
+    """The booking form; its spot list is the page's spots in service and the one posted."""
+    spots = [s for s in _spot_page(lot)["spots"] if s.status == SpotStatus.ACTIVE]
+    posted = request.form.get("spot", "")
+    if posted.isdigit() and all(str(s.id) != posted for s in spots):
+        spot = spot_service.spot_in_lot(lot.id, int(posted))
+        if spot is not None and spot.status == SpotStatus.ACTIVE:
+            spots.append(spot)
     return BookingForm(lot, current_user.vehicles, spots)
 
 
-def _spots_in_order(lot):
-    """The lot's spots in service, A-2 before A-10."""
-    spots = [s for s in lot.spots if s.status != SpotStatus.REMOVED]
-    return sorted(spots, key=lambda s: natural_key(s.label))
+def _spot_page(lot):
+    """The lot's spot groups, the one chosen (?group=), and a page (?page=) of its spots."""
+    if "spot_page" not in g:  # once per request: the form and the page share it
+        g.spot_page = _find_spot_page(lot, utcnow())
+    return g.spot_page
 
 
-def _by_level(spots):
-    """[(level or None, spots)] in level order, spots without a level last, order kept."""
-    groups = {}
-    for spot in spots:
-        groups.setdefault(spot.level, []).append(spot)
-    order = sorted(
-        groups, key=lambda level: (level is None, level and level.ordinal, level and level.name)
+def _find_spot_page(lot, now):
+    # level and zone counts of "now", cached like the other live counts
+    groups = live.lot_cached(lot.id, "groups", lambda: spot_service.spot_groups(lot.id, now))
+    chosen = next((g for g in groups if g.key == request.args.get("group")), None)
+    chosen = chosen or (groups[0] if groups else None)
+    if chosen is None:
+        return {"groups": [], "group": None, "spots": [], "page": 1, "pages": 1}
+    page = request.args.get("page", "1")
+    spots, page, pages = spot_service.spots_page(
+        lot.id, chosen, int(page) if page.isdigit() and len(page) < 7 else 1
     )
-    return [(level, groups[level]) for level in order]
+    return {"groups": groups, "group": chosen, "spots": spots, "page": page, "pages": pages}
 
 
 def _render_lot(lot, form, quote=None, status=200):
     """The lot page; availability is for the form's interval when it has one, else now."""
     now = utcnow()
     starts_at, ends_at = (form.starts_at, form.ends_at) if form and form.starts_at else (now, None)
+    shown = _spot_page(lot)
     return render_template(
         "user/lot_detail.html",
         lot=lot,
@@ -154,17 +166,17 @@ def _render_lot(lot, form, quote=None, status=200):
         for_interval=ends_at is not None,
         starts_at=starts_at,
         ends_at=ends_at,
-        occupied=availability.occupied_spot_ids(lot.id, now),
-        spot_groups=_by_level(_spots_in_order(lot)),
+        occupied=availability.occupied_spot_ids(lot.id, now, [s.id for s in shown["spots"]]),
+        shown=shown,
         demand_now=demand.status(lot, now) if lot.demand_enabled else None,
     ), status
 
 
 def _counts(lot, starts_at, ends_at):
-    """{kind: (total, free)} over the interval; free now comes from the live cache."""
+    """{kind: (total, free)} over the interval, or now; from the live cache."""
     if ends_at is None:
         return live.kind_counts([lot.id]).get(lot.id, {})
-    return availability.counts_by_kind(lot.id, starts_at, ends_at)
+    return live.lot_counts(lot.id, starts_at, ends_at)
 
 
 def _show_error(form, exc):

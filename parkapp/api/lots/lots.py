@@ -26,7 +26,7 @@ from parkapp.api.common import (
 from parkapp.api.pricing.rates import published_rates, rate_out
 from parkapp.booking.claims import parse_kind
 from parkapp.core.exceptions import Forbidden, Invalid
-from parkapp.lots import availability, lots
+from parkapp.lots import availability, live, lots
 from parkapp.models import utcnow
 
 ns = Namespace("lots", description="Lots, their spots and availability", path="/")
@@ -302,7 +302,7 @@ class LotItem(Resource):
         """One lot with its rates, opening hours and spot counts by kind."""
         lot = lots.get_lot(lot_id, include_inactive=viewer_is_admin())
         starts_at, ends_at = _interval_args()
-        counts = availability.counts_by_kind(lot.id, starts_at or utcnow(), ends_at)
+        counts = live.lot_counts(lot.id, starts_at, ends_at)
         return _detail_dict(lot, counts, starts_at is not None)
 
     @ns.expect(lot_changes_in, validate=True)
