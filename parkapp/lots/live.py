@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from parkapp.core import redis_link
 from parkapp.extensions import cache, db
-from parkapp.lots.availability import spot_taken
+from parkapp.lots.availability import free_now
 from parkapp.models import Booking, Lot, Spot, SpotKind, SpotStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -250,7 +250,7 @@ def _count(lot_ids):
         .where(
             Spot.lot_id.in_(lot_ids),
             Spot.status == SpotStatus.ACTIVE,
-            ~spot_taken(utcnow(), None),
+            free_now(utcnow()),
         )
         .group_by(Spot.lot_id, Spot.kind)
     )

@@ -155,6 +155,7 @@ def _render_lot(lot, form, quote=None, status=200):
         starts_at=starts_at,
         ends_at=ends_at,
         occupied=availability.occupied_spot_ids(lot.id, now),
+        taken=availability.taken_spot_ids(lot.id, now),
         spot_groups=_by_level(_spots_in_order(lot)),
         demand_now=demand.status(lot, now) if lot.demand_enabled else None,
     ), status
