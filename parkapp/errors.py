@@ -71,7 +71,8 @@ def register(app):
     @app.errorhandler(DomainError)
     def _domain(exc):
         db.session.rollback()
-        return respond(exc.status, exc.message, exc.code, exc.errors)
+        message = exc.message if wants_json() else exc.words  # pages: no internal field names
+        return respond(exc.status, message, exc.code, exc.errors)
 
     @app.errorhandler(HTTPException)
     def _http(exc):

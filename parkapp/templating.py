@@ -1,5 +1,6 @@
-"""Jinja filters shared by every page."""
+"""Jinja filters and helpers shared by every page."""
 
+from parkapp.booking.lifecycle import check_in_open, check_in_opens_at
 from parkapp.core.money import money
 from parkapp.core.timezones import localtime
 from parkapp.pricing import rates
@@ -32,3 +33,5 @@ def register(app):
     app.add_template_filter(cents)
     app.add_template_filter(duration)
     app.add_template_filter(rate_terms)
+    app.add_template_global(check_in_open)
+    app.add_template_global(check_in_opens_at)

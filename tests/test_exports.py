@@ -820,3 +820,18 @@ def test_a_job_whose_worker_keeps_dying_fails_after_its_attempts(app, driver, cl
     assert export_leases.claim(job.id) is None
     auth.login()
     assert "stopped 3 times" in client.get("/exports").get_data(as_text=True)
+
+
+def test_export_request_after_another_process_wrote_does_not_fail_on_a_stale_snapshot(driver, lot):
+    """A worker committing between the request's first read and its insert: no "database is
+    locked" (SQLite cannot turn that read snapshot into a write; the request must start anew)."""
+    other = new_job(driver, JobKind.BOOKINGS_CSV)
+    db.session.rollback()
+    db.session.get(type(driver), driver.id)  # the request's first read opens its snapshot
+    with db.engine.connect() as worker:  # another connection, as a worker's would be
+        worker.execute(db.update(ExportJob).where(ExportJob.id == other.id).values(progress=42))
+        worker.commit()
+
+    job = exports.request_export(driver, "activity_pdf", {})
+
+    assert job_of(job.id).kind == JobKind.ACTIVITY_PDF

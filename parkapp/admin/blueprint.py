@@ -24,4 +24,4 @@ def refused(exc, form=None, aliases=None):
     """Undo the failed unit of work; show the error next to its field, else flash it."""
     db.session.rollback()
     if form is None or not show_domain_error(form, exc, aliases):
-        flash(exc.message, "error")
+        flash(exc.words, "error")

@@ -148,6 +148,7 @@ def lot_page(lot, spot_form):
         spots=spot_list,
         spot_form=spot_form,
         occupied=availability.occupied_spot_ids(lot.id, now),
+        taken=availability.taken_spot_ids(lot.id, now),
         by_kind=availability.counts_by_kind(lot.id, now, None),
         per_level=Counter(spot.level_id for spot in spot_list),
         per_zone=Counter(spot.zone_id for spot in spot_list),

@@ -37,7 +37,7 @@ def erase():
         try:
             privacy.erase(current_user, form.password.data)
         except DomainError as exc:
-            form.password.errors.append(exc.message)
+            form.password.errors.append(exc.words)
         else:
             logout_user()
             flash("Your account is erased. Receipts are kept without your name.", "success")

@@ -26,6 +26,21 @@ from parkapp.models import (
 )
 
 
+def check_in_opens_at(booking):
+    """When a reservation may be checked in: CHECK_IN_EARLY_MINUTES before its start."""
+    return booking.starts_at - timedelta(minutes=current_app.config["CHECK_IN_EARLY_MINUTES"])
+
+
+def check_in_open(booking, now=None):
+    """Whether a reservation can be checked in now (not too early, not over)."""
+    now = now or utcnow()
+    return (
+        booking.status == BookingStatus.RESERVED
+        and check_in_opens_at(booking) <= now
+        and (booking.ends_at is None or now < booking.ends_at)
+    )
+
+
 def check_in(booking, user, stamp=None):
     """Reserved -> active, from a little before the start until the end.
 
@@ -44,10 +59,10 @@ def check_in(booking, user, stamp=None):
             raise WrongState(
                 f"This booking is {booking.status.value}; only a reservation can be checked in."
             )
-        early = timedelta(minutes=current_app.config["CHECK_IN_EARLY_MINUTES"])
-        if now < booking.starts_at - early:
+        if now < check_in_opens_at(booking):
+            early = current_app.config["CHECK_IN_EARLY_MINUTES"]
             raise WrongState(
-                f"Check-in opens {int(early.total_seconds() // 60)} minutes before the start.",
+                f"Check-in opens {early} minutes before the start.",
                 code="too_early",
             )
         if booking.ends_at is not None and now >= booking.ends_at:

@@ -92,7 +92,7 @@ def _act(lot, station, key, form, action):
     except DomainError as exc:
         db.session.rollback()
         if not attach(form, exc):  # no field to show it by (the session stopped meanwhile)
-            flash(exc.message, "error")
+            flash(exc.words, "error")
         return _screen(lot, ((key, station.id), form), exc.status)
     flash(message, "success")
     return redirect(url_for("check.gate_ev"))

@@ -28,7 +28,7 @@ def attach(form, exc, names=None):
     for name in exc.errors or {}:
         field = getattr(form, (names or {}).get(name, name), None)
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, exc.message]
+            field.errors = [*field.errors, *exc.beside(name)]
             return True
     return False
 

@@ -126,12 +126,10 @@ def gate_entry():
             is_ev="1" if details["is_ev"] else "",
             accessible="1" if details["accessible"] else "",
         )
-        return render_template(
-            "check/lot_full.html", lot=lot, message=exc.message, form=waiting
-        ), 409
+        return render_template("check/lot_full.html", lot=lot, message=exc.words, form=waiting), 409
     except DomainError as exc:
         if not attach(form, exc, ENTRY_FIELDS):
-            form.plate.errors = [*form.plate.errors, exc.message]
+            form.plate.errors = [*form.plate.errors, exc.words]
         return _gate_screen(lot, entry=form, status=exc.status)
     return redirect(url_for("check.gate_ticket", booking_id=booking.id))
 
@@ -165,7 +163,7 @@ def gate_waitlist():
         )
     except DomainError as exc:
         return render_template(
-            "check/lot_full.html", lot=lot, message=exc.message, form=form, failed=True
+            "check/lot_full.html", lot=lot, message=exc.words, form=form, failed=True
         ), exc.status
     return render_template("check/waitlisted.html", lot=lot, entry=entry, position=position)
 
@@ -184,7 +182,7 @@ def gate_exit():
         booking = _find(lot, form.query.data)
     except DomainError as exc:
         if not attach(form, exc, EXIT_FIELDS):
-            form.query.errors = [*form.query.errors, exc.message]
+            form.query.errors = [*form.query.errors, exc.words]
         return _gate_screen(lot, exit_=form, status=exc.status)
     if gate.fee(booking).due_cents > 0:
         return redirect(url_for("check.gate_fee", booking_id=booking.id))
@@ -197,7 +195,7 @@ def _let_out(lot, booking):
         gate.leave(booking, operator=current_user, gate=session.get(GATE_KEY))
     except DomainError as exc:
         db.session.rollback()
-        return _fee_screen(lot, _stay(booking.id, lot), status=exc.status, error=exc.message)
+        return _fee_screen(lot, _stay(booking.id, lot), status=exc.status, error=exc.words)
     return redirect(url_for("check.gate_exit_done", booking_id=booking.id))
 
 
@@ -271,7 +269,7 @@ def gate_pay(booking_id):
         booking = _stay(booking_id, lot)
         if booking.status == BookingStatus.COMPLETED:  # a double submit lost the race
             return redirect(url_for("check.gate_exit_done", booking_id=booking.id))
-        return _fee_screen(lot, booking, status=exc.status, error=exc.message)
+        return _fee_screen(lot, booking, status=exc.status, error=exc.words)
     return redirect(url_for("check.gate_exit_done", booking_id=booking.id))
 
 

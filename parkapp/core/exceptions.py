@@ -13,6 +13,15 @@ class DomainError(Exception):
         self.code = code or self.code
         self.errors = errors or {}
 
+    @property
+    def words(self):
+        """The message for a page: no internal field names."""
+        return self.message
+
+    def beside(self, _field):
+        """What a page shows next to the named field."""
+        return [self.words]
+
 
 class NotFound(DomainError):
     status, code = 404, "not_found"
@@ -34,6 +43,17 @@ class Invalid(DomainError):
     def __init__(self, field, problem, message=None):
         super().__init__(message or f"{field}: {problem}", errors={field: [problem]})
         self.field = field
+        self._words = message or f"{field.replace('_', ' ').capitalize()}: {problem}"
+        self._custom = message is not None
+
+    @property
+    def words(self):
+        """The field's name in words (`vehicle_plate` -> "Vehicle plate"), for pages."""
+        return self._words
+
+    def beside(self, field):
+        """Next to the field its name goes without saying: the problem alone."""
+        return [self.message] if self._custom else self.errors.get(field, [self.words])
 
 
 class SpotUnavailable(Conflict):

@@ -89,11 +89,12 @@ def request_export(user, kind, params=None, dedupe_key=None):
         raise Invalid("kind", "Kind must be bookings_csv or activity_pdf.") from None
     if kind in ADMIN_KINDS and not user.is_admin:
         raise Forbidden("Only admins can run this export.")
-    job = ExportJob(
-        user_id=user.id, kind=kind, params=clean_params(kind, params), dedupe_key=dedupe_key
-    )
-    db.session.add(job)
-    db.session.commit()
+    params = clean_params(kind, params)
+    # A write transaction of its own: the request's read snapshot may predate a worker's
+    # commit, and SQLite refuses to turn such a snapshot into a write ("database is locked").
+    with write_transaction(keep_loaded=True) as session:
+        job = ExportJob(user_id=user.id, kind=kind, params=params, dedupe_key=dedupe_key)
+        session.add(job)
     dispatch(job)
     return job
 
@@ -112,10 +113,10 @@ def dispatch(job):
     if not queued:
         log.warning("Nothing enqueues export jobs in this process; job %s stays pending", job_id)
         return False
-    db.session.execute(
-        db.update(ExportJob).where(ExportJob.id == job_id).values(dispatched_at=utcnow())
-    )
-    db.session.commit()
+    with write_transaction() as session:
+        session.execute(
+            db.update(ExportJob).where(ExportJob.id == job_id).values(dispatched_at=utcnow())
+        )
     return True
 
 

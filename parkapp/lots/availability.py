@@ -61,6 +61,24 @@ def spot_taken(starts_at, ends_at):
     )
 
 
+def free_now(at):
+    """SQL condition on Spot: free to park now, i.e. no holding booking from `at` on.
+
+    A stay started now has no end, so any later booking (even days away) takes the spot
+    from now on: the live counts, the spot grids and park-now bookings share this rule.
+    """
+    return ~spot_taken(at, None)
+
+
+def taken_spot_ids(lot_id, at, spot_ids=None):
+    """Ids of the lot's spots (of `spot_ids` when given) not free to park now: held at `at`
+    or by a later booking."""
+    query = select(Booking.spot_id).where(Booking.lot_id == lot_id, overlaps(at, None))
+    if spot_ids is not None:
+        query = query.where(Booking.spot_id.in_(spot_ids))
+    return set(db.session.scalars(query))
+
+
 def free_spots_query(lot_id, starts_at, ends_at, kinds=None):
     """Active spots of a lot free for the whole interval: kinds in preference order, then label."""
     query = select(Spot).where(

@@ -167,6 +167,15 @@ class BookingForm(FlaskForm):
             *(SelectChoice(key, _vehicle_label(v)) for key, v in self.vehicles.items()),
             SelectChoice("", "Another vehicle (type its plate)"),
         ]
+        kinds = {s.kind for s in spots}  # only kinds this lot has in service
+        self.spot_kind.choices = [
+            ANY_KIND,
+            *(
+                SelectChoice(kind.value, label)
+                for kind, label in KIND_LABELS.items()
+                if kind in kinds
+            ),
+        ]
         self.spot.choices = [
             SelectChoice("", "Any free spot"),
             *(

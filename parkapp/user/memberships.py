@@ -91,7 +91,7 @@ def subscribe(plan_id):
         membership = memberships.subscribe(current_user, plan.id, form.vehicle_ids.data or [])
     except DomainError as exc:
         db.session.rollback()
-        form.vehicle_ids.errors = [*form.vehicle_ids.errors, exc.message]
+        form.vehicle_ids.errors = [*form.vehicle_ids.errors, exc.words]
         return _page({plan.id: form}, status=exc.status)
     checkout = _checkout_of(membership)
     if checkout:
@@ -136,7 +136,7 @@ def attach_vehicle(membership_id):
         memberships.attach_vehicle(membership, form.vehicle_id.data)
     except DomainError as exc:
         db.session.rollback()
-        form.vehicle_id.errors = [*form.vehicle_id.errors, exc.message]
+        form.vehicle_id.errors = [*form.vehicle_id.errors, exc.words]
         return _page(attach_forms={membership.id: form}, status=exc.status)
     flash("Vehicle added to your membership.", "success")
     return redirect(url_for("user.memberships", _anchor=f"membership-{membership.id}"))
@@ -150,7 +150,7 @@ def detach_vehicle(membership_id, vehicle_id):
     try:
         memberships.detach_vehicle(membership, vehicle_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
     else:
         flash("Vehicle removed from your membership.", "success")
     return redirect(url_for("user.memberships", _anchor=f"membership-{membership.id}"))
@@ -164,7 +164,7 @@ def cancel_membership(membership_id):
     try:
         memberships.cancel(membership)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
     else:
         flash(
             f"Cancelled: your membership will not renew and ends on "
@@ -183,7 +183,7 @@ def renew_membership(membership_id):
         memberships.renew(membership)
     except DomainError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(exc.words, "error")
     else:
         checkout = _checkout_of(membership)
         if checkout:

@@ -93,10 +93,10 @@ def pay_now(booking_id):
             url = stripe_checkout.checkout_url(payments.open_checkout_of(booking))
             if url:
                 return redirect(url, code=303)
-        flash(exc.message, "error")
+        flash(exc.words, "error")
         return redirect(back)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
         return redirect(back)
     if payment.status == PaymentStatus.PENDING:
         url = stripe_checkout.checkout_url(payment)

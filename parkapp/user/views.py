@@ -168,6 +168,7 @@ def _render_lot(lot, form, quote=None, status=200):
         ends_at=ends_at,
         occupied=availability.occupied_spot_ids(lot.id, now, [s.id for s in shown["spots"]]),
         shown=shown,
+        taken=availability.taken_spot_ids(lot.id, now, [s.id for s in shown["spots"]]),
         demand_now=demand.status(lot, now) if lot.demand_enabled else None,
     ), status
 
@@ -182,7 +183,7 @@ def _counts(lot, starts_at, ends_at):
 def _show_error(form, exc):
     """Put the error next to its field, or flash it; return the status to answer with."""
     if not form.attach(exc):
-        flash(exc.message, "error")
+        flash(exc.words, "error")
     return exc.status
 
 
@@ -255,7 +256,7 @@ def _act(booking_id, action, done):
     except NotFound:
         raise  # staff may see the booking but not do this to it: 404, as the API answers
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
     else:
         flash(done(booking), "success")
     return redirect(_back(url_for("user.booking_detail", booking_id=booking.id)))

@@ -67,7 +67,7 @@ def join_waitlist(lot_id):
     try:
         entry = waitlist.join(current_user, lot_id, form.plate.data, form.spot_kind.data or None)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
         # Spots are free: send the driver to the booking form instead of the queue.
         anchor = "book" if exc.code == "spots_free" else "waitlist"
         return redirect(url_for("user.lot_detail", lot_id=lot_id, _anchor=anchor))
@@ -95,7 +95,7 @@ def leave_waitlist(lot_id):
     try:
         entry = waitlist.leave(current_user, lot_id)
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
     else:
         flash(f"You left the waitlist for {entry.lot.name}.", "success")
     return redirect(url_for("user.waitlist"))
@@ -110,7 +110,7 @@ def accept_offer(entry_id):
     except NotFound:
         raise  # another driver's entry: 404, as for an id that does not exist
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
         return redirect(url_for("user.waitlist"))
     flash(f"Spot {booking.spot.label} is yours from now; release it when you leave.", "success")
     return redirect(url_for("user.booking_detail", booking_id=booking.id))
@@ -125,7 +125,7 @@ def decline_offer(entry_id):
     except NotFound:
         raise  # another driver's entry: 404, as for an id that does not exist
     except DomainError as exc:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
     else:
         flash(f"Offer declined; you left the waitlist for {entry.lot.name}.", "success")
     return redirect(url_for("user.waitlist"))

@@ -67,4 +67,4 @@ def show_error(form, exc):
             field.errors = [*field.errors, *problems]
             placed = True
     if not placed:
-        flash(exc.message, "error")
+        flash(exc.words, "error")
