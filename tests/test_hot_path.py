@@ -15,7 +15,7 @@ from tests.conftest import api_book, hours_from_now, iso
 # charging hints), analytics mark, UPDATE, waitlist check. SQLite (a looser bound) adds
 # BEGIN statements, the re-read of the locked spot (no exclusion constraint there) and
 # the reloads after committing the read transaction before BEGIN IMMEDIATE.
-CYCLE_STATEMENTS = 14
+CYCLE_STATEMENTS = 12
 REVOCATION_CHECKS = 2  # one per request, in the database without Redis
 SQLITE_AT_MOST = 25
 
@@ -58,6 +58,42 @@ def test_booked_answer_matches_a_fresh_read(client, driver_headers, make_lot):
     db.session.remove()
     fresh = client.get(f"/api/v1/bookings/{booked.get_json()['id']}", headers=driver_headers)
     assert fresh.get_json() == booked.get_json()
+
+
+def test_a_spot_lost_to_a_race_is_retried_with_savepoints(
+    client, driver_headers, make_user, make_lot, auth, monkeypatch
+):
+    """PostgreSQL inserts without a savepoint; a refused INSERT reruns the whole booking."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: its exclusion constraint refuses the INSERT")
+    from sqlalchemy import select
+
+    from parkapp.lots import availability
+    from parkapp.models import Booking, Spot, SpotStatus
+
+    lot = make_lot(spots={"standard": 2})
+    taken = api_book(client, auth.headers(make_user().email), lot, vehicle_plate="RACE1")
+    assert taken.status_code == 201
+    real = availability.free_spots_query
+    calls = []
+
+    def stale_snapshot(lot_id, *args, **kwargs):  # as if the booking above committed just now
+        calls.append(lot_id)
+        if len(calls) > 1:
+            return real(lot_id, *args, **kwargs)
+        return (
+            select(Spot)
+            .where(Spot.lot_id == lot_id, Spot.status == SpotStatus.ACTIVE)
+            .order_by(Spot.id != taken.get_json()["spot"]["id"], Spot.id)
+        )
+
+    monkeypatch.setattr(availability, "free_spots_query", stale_snapshot)
+    booked = api_book(client, driver_headers, lot, vehicle_plate="RACE2")
+    assert booked.status_code == 201, booked.get_json()
+    assert booked.get_json()["spot"]["id"] != taken.get_json()["spot"]["id"]
+    assert len(calls) == 2  # the stale candidate, then the fresh one in a new transaction
+    db.session.remove()
+    assert db.session.scalar(select(db.func.count(Booking.id))) == 2
 
 
 PLATES = itertools.count()
