@@ -464,3 +464,35 @@ def test_junk_query_parameters_never_give_a_server_error(client, spec, auth, adm
     for junk in ("%00", "é", "a" * 500, "AB CD"):
         response = client.get(f"{API}/bookings/by-code/{junk}", headers=headers)
         assert response.status_code == 404
+
+
+def test_requests_arriving_together_wait_for_the_completed_spec(app, monkeypatch):
+    """The first requests of a gthread worker validated against a spec being completed (500)."""
+    import threading
+
+    from parkapp.api import spec as spec_module
+    from parkapp.api.restx import api
+
+    monkeypatch.setattr(api, "_schema", None)
+    monkeypatch.setattr(api, "_completed", None, raising=False)
+    started, real_complete = threading.Event(), spec_module.complete
+
+    def slow_complete(generated):
+        started.set()
+        threading.Event().wait(0.5)  # another request arrives meanwhile
+        return real_complete(generated)
+
+    monkeypatch.setattr(spec_module, "complete", slow_complete)
+    seen = []
+
+    def read():
+        with app.test_request_context():
+            responses = api.__schema__["paths"]["/bookings"]["post"]["responses"]
+            seen.append("413" in responses)  # as the reader got it, not after
+
+    first = threading.Thread(target=read)
+    first.start()
+    assert started.wait(timeout=10)
+    read()  # the second reader, while the first completes the spec
+    first.join(timeout=10)
+    assert seen == [True, True]  # completed before either reader got it

@@ -292,10 +292,10 @@ def test_release_does_not_wait_for_a_booker_holding_the_spot(app, make_user, mak
     spot_locked, go_on = threading.Event(), threading.Event()
     real_insert = claims._insert
 
-    def insert_after_a_pause(session, booking, spot, quoted=None):
+    def insert_after_a_pause(session, booking, spot, *args):
         spot_locked.set()  # the booker holds its lock on the spot from here until commit
         go_on.wait(timeout=60)
-        return real_insert(session, booking, spot, quoted)
+        return real_insert(session, booking, spot, *args)
 
     monkeypatch.setattr(claims, "_insert", insert_after_a_pause)
     booked, released = [], []

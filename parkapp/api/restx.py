@@ -1,5 +1,7 @@
 """The /api/v1 blueprint and its Flask-RESTX Api, answering every error with one body."""
 
+import threading
+
 from flask import Blueprint
 from flask_restx import Api
 from werkzeug.exceptions import HTTPException
@@ -24,14 +26,23 @@ AUTHORIZATIONS = {
 class ParkappApi(Api):
     """Flask-RESTX with API.md's error body for every error it handles."""
 
+    _completed = None
+    _completing = threading.Lock()
+
     @property
     def __schema__(self):
         """The Swagger spec, completed once by parkapp.api.spec."""
-        if not self._schema:
-            generated = super().__schema__
-            if "paths" in generated:
-                self._schema = spec.complete(generated)
-        return self._schema
+        if self._completed is not None:
+            return self._completed
+        # gthread workers: the first requests arrive together, and RESTX publishes its
+        # dict (self._schema) before `complete` has changed it in place; others wait here.
+        with self._completing:
+            if self._completed is None:
+                generated = super().__schema__
+                if "paths" not in generated:
+                    return generated
+                self._completed = self._schema = spec.complete(generated)
+        return self._completed
 
     def register_resource(self, namespace, resource, *urls, **kwargs):
         # Flask-RESTX's own Resource checks the body before the token (see common.Resource).
