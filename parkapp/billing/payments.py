@@ -11,6 +11,7 @@ import secrets
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from parkapp.billing import bills as billing
 from parkapp.billing import membership_payments, refunds, stripe_checkout
@@ -284,7 +285,11 @@ def get_payment(payment_id, user):
 
 def payments_query(user, booking_id=None):
     """A select of payments, newest first: everyone's for admins, else the user's own."""
-    query = select(Payment).join(Booking, Payment.booking_id == Booking.id)
+    query = (
+        select(Payment)
+        .join(Booking, Payment.booking_id == Booking.id)
+        .options(selectinload(Payment.refunds))  # each payment's answer lists its refunds
+    )
     if not user.is_admin:
         query = query.where(
             or_(
