@@ -21,6 +21,12 @@ def duration(delta):
     return " ".join([*parts, f"{minutes:02d} min"])
 
 
+def minutes_words(minutes):
+    """30 -> '30 min', 60 -> '1 h', 90 -> '1 h 30 min'."""
+    hours, rest = divmod(int(minutes), 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else ""))
+
+
 def rate_terms(lot):
     """The lot's rates drivers see, as (name, plain words) pairs."""
     return [(rate.name, rates.describe(rate, lot.currency)) for rate in rates.published(lot)]
@@ -32,3 +38,4 @@ def register(app):
     app.add_template_filter(cents)
     app.add_template_filter(duration)
     app.add_template_filter(rate_terms)
+    app.add_template_filter(minutes_words)

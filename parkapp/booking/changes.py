@@ -22,8 +22,14 @@ from parkapp.booking.claims import (
     check_plate_free,
 )
 from parkapp.core import hooks
-from parkapp.core.exceptions import Invalid, LotFull, NotFound, SpotUnavailable, VehicleBusy
-from parkapp.core.exceptions import WrongState
+from parkapp.core.exceptions import (
+    Invalid,
+    LotFull,
+    NotFound,
+    SpotUnavailable,
+    VehicleBusy,
+    WrongState,
+)
 from parkapp.dbsetup import write_transaction
 from parkapp.lots import availability
 from parkapp.models import Booking, BookingStatus, Spot, SpotStatus, utcnow

@@ -1,6 +1,7 @@
 """Driver pages. Every module here adds its routes to `blueprint.bp`."""
 
 from parkapp.user import (  # noqa: F401  (each module registers its routes on bp)
+    booking_changes,
     exports,
     live,
     memberships,
