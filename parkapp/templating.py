@@ -24,7 +24,8 @@ def duration(delta):
 def minutes_words(minutes):
     """30 -> '30 min', 60 -> '1 h', 90 -> '1 h 30 min'."""
     hours, rest = divmod(int(minutes), 60)
-    return " ".join(part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else ""))
+    parts = ([f"{hours} h"] if hours else []) + ([f"{rest} min"] if rest or not hours else [])
+    return " ".join(parts)
 
 
 def rate_terms(lot):

@@ -182,3 +182,69 @@ def test_moving_a_reservation_into_the_past_or_beyond_the_limit_is_422(client, d
         client, driver_headers, booking, ends_at=iso(hours_from_now(30) + timedelta(days=40))
     )
     assert far.status_code == 422 and "ends_at" in far.get_json()["errors"]
+
+
+# -- the booking page --------------------------------------------------------------------
+
+
+def local(booking, at):
+    """A datetime-local value in the booking's lot zone."""
+    from parkapp.core.timezones import lot_zone
+
+    return at.astimezone(lot_zone(booking.lot)).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_the_booking_page_changes_times_with_errors_next_to_the_fields(
+    client, auth, driver, driver_headers, lot
+):
+    booking = reservation(client, driver_headers, lot, 30, 32)
+    auth.login()
+    page = client.get(f"/bookings/{booking.id}")
+    assert b"Change times" in page.data and b"+30 min" in page.data and b"+1 h" in page.data
+    assert f"/bookings/{booking.id}/calendar.ics".encode() in page.data
+    assert f"/bookings/{booking.id}/qr.svg".encode() in page.data
+    wrong = client.post(
+        f"/bookings/{booking.id}/change",
+        data={
+            "starts": local(booking, booking.starts_at),
+            "ends": local(booking, booking.starts_at - timedelta(hours=1)),
+        },
+    )
+    assert wrong.status_code == 422
+    html = wrong.data.decode()
+    ends_field = html.split('name="ends"', 1)[1].split("</div>", 1)[0]
+    assert "The end must be after the start." in ends_field
+    new_end = booking.ends_at.replace(second=0, microsecond=0) + timedelta(hours=1)
+    done = client.post(
+        f"/bookings/{booking.id}/change",
+        data={"starts": local(booking, booking.starts_at), "ends": local(booking, new_end)},
+        follow_redirects=True,
+    )
+    assert done.status_code == 200 and b"Booking changed." in done.data
+    booking = fresh(booking)
+    assert booking.ends_at == new_end
+
+
+def test_one_click_extends_a_stay_and_others_get_404(
+    client, auth, driver, driver_headers, make_user, lot
+):
+    stay = fixed_stay(client, driver_headers, lot, hours=1)
+    end = stay.ends_at
+    auth.login()
+    extended = client.post(
+        f"/bookings/{stay.id}/extend", data={"minutes": "30"}, follow_redirects=True
+    )
+    assert b"Booking changed." in extended.data and b"more to pay" in extended.data
+    assert fresh(stay).ends_at == end + timedelta(minutes=30)
+    odd = client.post(f"/bookings/{stay.id}/extend", data={"minutes": "45"}, follow_redirects=True)
+    assert b"Extend by one of: 30, 60 minutes." in odd.data
+    auth.logout()
+    make_user(email="someone@example.com")
+    auth.login("someone@example.com")
+    assert client.post(f"/bookings/{stay.id}/extend", data={"minutes": "30"}).status_code == 404
+    assert (
+        client.post(f"/bookings/{stay.id}/change", data={"ends": "2030-01-01T10:00"}).status_code
+        == 404
+    )
+    assert client.get(f"/bookings/{stay.id}/calendar.ics").status_code == 404
+    assert fresh(stay).ends_at == end + timedelta(minutes=30)

@@ -103,3 +103,28 @@ def test_a_charger_reports_readings_with_its_own_key_only(
     for headers in (operator_headers, driver_headers):
         refused = client.post(f"{API}/ev-stations/{station_id}/api-key", headers=headers)
         assert refused.status_code == 403
+
+
+def test_the_booking_page_starts_and_stops_charging(
+    client, auth, driver, ev_booking, station_id, mailbox
+):
+    auth.login()
+    page = client.get(f"/bookings/{ev_booking}")
+    assert page.status_code == 200 and b"Start charging" in page.data
+    started = client.post(f"/bookings/{ev_booking}/charging/start", follow_redirects=True)
+    assert b"Charging started." in started.data and b"Stop charging" in started.data
+    stopped = client.post(f"/bookings/{ev_booking}/charging/stop", follow_redirects=True)
+    assert b"Charging stopped at 0 kWh." in stopped.data
+    assert db.session.scalar(select(ChargingSession.status)).value == "finished"
+
+
+def test_an_admin_page_makes_a_charger_key_shown_once(client, auth, admin, ev_lot, station_id):
+    auth.login(admin.email)
+    page = client.post(f"/admin/ev-stations/{station_id}/api-key")
+    assert page.status_code == 200
+    key = page.data.decode().split('id="station-key"', 1)[1].split(">", 1)[1].split("<", 1)[0]
+    assert key.startswith("evk_")
+    db.session.rollback()
+    assert key not in (db.session.get(EvStation, station_id).api_key_hash or "")
+    listing = client.get(f"/admin/lots/{ev_lot.id}/ev")
+    assert b"New API key" in listing.data and key.encode() not in listing.data

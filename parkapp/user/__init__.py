@@ -2,6 +2,7 @@
 
 from parkapp.user import (  # noqa: F401  (each module registers its routes on bp)
     booking_changes,
+    charging,
     exports,
     live,
     memberships,

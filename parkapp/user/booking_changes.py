@@ -10,6 +10,7 @@ from parkapp.core.money import money
 from parkapp.core.timezones import lot_zone
 from parkapp.models import BookingStatus, utcnow
 from parkapp.user.blueprint import bp
+from parkapp.user.charging import charger_context
 from parkapp.web.fields import attach_errors, local_field, to_utc
 
 FIELD_NAMES = {"starts_at": "starts", "ends_at": "ends"}
@@ -64,6 +65,7 @@ def render_detail(booking, form=None, status=200):
         change_form=(form or change_form(booking)) if changeable else None,
         extend_steps=changes.EXTEND_STEPS if changes.can_extend(booking, now) else (),
         ends_soon=changes.ends_soon(booking, now),
+        **charger_context(booking),
     ), status
 
 
