@@ -1,12 +1,17 @@
 """Changing a booking's times through PATCH /bookings/{id}: same spot, another spot, or 409."""
 
+import threading
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from parkapp.billing import bills as billing
+from parkapp.booking import changes
+from parkapp.booking.claims import BookingRequest, create_booking
+from parkapp.core.exceptions import Conflict
 from parkapp.extensions import db
-from parkapp.models import Booking, Refund
+from parkapp.models import Booking, Refund, User
 from tests.conftest import api_book, hours_from_now, iso, reservation
 
 API = "/api/v1"
@@ -248,3 +253,60 @@ def test_one_click_extends_a_stay_and_others_get_404(
     )
     assert client.get(f"/bookings/{stay.id}/calendar.ics").status_code == 404
     assert fresh(stay).ends_at == end + timedelta(minutes=30)
+
+
+# -- racing changes ----------------------------------------------------------------------
+
+
+def _change_in_thread(app, barrier, booking_id, user_id, start, end, outcomes):
+    with app.app_context():
+        try:
+            booking = db.session.get(Booking, booking_id)
+            user = db.session.get(User, user_id)
+            barrier.wait()
+            changes.change_times(booking, user, start, end)
+            outcomes.append("changed")
+        except Conflict:
+            outcomes.append("conflict")
+        except Exception as exc:  # reported by the assertion below
+            outcomes.append(repr(exc))
+        finally:
+            db.session.remove()
+
+
+def test_drivers_racing_to_move_into_the_last_free_spot_get_it_once(app, make_user, make_lot):
+    lot = make_lot(spots={"standard": 2})
+    start, end = hours_from_now(50), hours_from_now(52)
+    blocker = make_user()
+    create_booking(
+        blocker, BookingRequest(lot_id=lot.id, plate="BLOCK1", starts_at=start, ends_at=end)
+    )
+    racers = []
+    for i in range(8):
+        user = make_user()
+        at = hours_from_now(60 + 3 * i)
+        booking = create_booking(
+            user,
+            BookingRequest(
+                lot_id=lot.id, plate=f"RACE{i}", starts_at=at, ends_at=at + timedelta(hours=1)
+            ),
+        )
+        racers.append((booking.id, user.id))
+    barrier, outcomes = threading.Barrier(len(racers)), []
+    threads = [
+        threading.Thread(
+            target=_change_in_thread,
+            args=(app, barrier, booking_id, user_id, start, end, outcomes),
+        )
+        for booking_id, user_id in racers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert Counter(outcomes) == {"changed": 1, "conflict": len(racers) - 1}, outcomes
+    db.session.rollback()
+    in_interval = db.session.scalars(
+        select(Booking.spot_id).where(Booking.starts_at == start, Booking.ends_at == end)
+    ).all()
+    assert sorted(in_interval) == sorted({spot.id for spot in lot.spots})
