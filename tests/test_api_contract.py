@@ -393,6 +393,7 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(
         "spot_id": lot.spots[0].id,
         "station_id": charge.station_id,
         "session_id": charge.id,
+        "booking_id": charge.booking_id,
         "vehicle_id": vehicle["id"],
         "discount_id": discount["id"],
         "rate_id": rate["id"],

@@ -296,6 +296,8 @@ class BookingItem(Resource):
 
     @ns.expect(change_in, validate=True)
     @ns.response(200, "The booking with its new quote and the price difference", changed_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(404, "No such booking of yours", error)
     @ns.response(409, "No spot of its kind free for the new times, or not changeable", error)
     @ns.response(422, "Invalid time, or a field this booking cannot change", error)
     @jwt_required()
