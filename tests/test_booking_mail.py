@@ -162,3 +162,26 @@ def test_the_calendar_file_and_qr_code_are_for_the_owner_only(
     for path in ("calendar.ics", "qr.svg"):
         response = client.get(f"{API}/bookings/{booking.id}/{path}", headers=other_headers)
         assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+
+
+def test_an_opted_out_driver_gets_no_reminders_or_nudges(driver, make_lot, mailbox):
+    from parkapp.accounts.users import set_booking_mail
+    from parkapp.booking import upkeep
+    from parkapp.models import BookingStatus
+    from tests.test_exports import add_bookings
+
+    lot = make_lot()
+    add_bookings(driver, lot, utcnow() + timedelta(minutes=40), status=BookingStatus.RESERVED)
+    set_booking_mail(driver, False)
+    assert upkeep.remind_upcoming() == 0
+    db.session.execute(
+        db.update(User)
+        .where(User.id == driver.id)
+        .values(create_datetime=(utcnow() - timedelta(days=400)).replace(tzinfo=None))
+    )
+    db.session.execute(db.delete(Booking))
+    db.session.commit()
+    assert upkeep.remind_inactive() == 0
+    set_booking_mail(driver, True)
+    assert upkeep.remind_inactive() == 1
+    assert len(mailbox.to("driver@example.com")) == 1
