@@ -185,3 +185,14 @@ def test_an_opted_out_driver_gets_no_reminders_or_nudges(driver, make_lot, mailb
     set_booking_mail(driver, True)
     assert upkeep.remind_inactive() == 1
     assert len(mailbox.to("driver@example.com")) == 1
+
+
+def test_the_caller_writes_on_after_its_booking_mail_ran(driver, lot, mailbox):
+    """The hook's caller read the booking's id before the (eager) task committed its mail:
+    on SQLite that stale snapshot could not write again ("database is locked")."""
+    from parkapp.booking import claims
+
+    stay = claims.create_booking(driver, claims.BookingRequest(lot.id, "AB12CDE"))
+    stay.plate = "AB12CDF"
+    db.session.commit()
+    assert len(mailbox.to("driver@example.com")) == 1

@@ -4,8 +4,12 @@ from sqlalchemy import select
 
 from parkapp.extensions import db
 from parkapp.models import ChargingSession, EvStation
+from tests import test_api_ev
 from tests.conftest import api_book
-from tests.test_api_ev import ev_booking, ev_lot, ev_spots, station_id  # noqa: F401 (fixtures)
+from tests.test_api_ev import ev_spots
+
+# The EV fixtures of the API tests: a lot with two ev spots, a charger, a stay on its spot.
+ev_lot, station_id, ev_booking = test_api_ev.ev_lot, test_api_ev.station_id, test_api_ev.ev_booking
 
 API = "/api/v1"
 

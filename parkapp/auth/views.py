@@ -16,7 +16,8 @@ def _profile(erase_form=None, mail_form=None, status=200):
         "auth/profile.html",
         user=current_user,
         erase_form=erase_form or EraseAccountForm(formdata=None),
-        mail_form=mail_form or MailPreferenceForm(formdata=None, booking_mail=current_user.booking_mail),
+        mail_form=mail_form
+        or MailPreferenceForm(formdata=None, booking_mail=current_user.booking_mail),
     ), status
 
 

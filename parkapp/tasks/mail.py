@@ -35,6 +35,10 @@ def subscribe():
 
 
 def _enqueue(_sender, event, booking_id, ref):
+    # The hook fires after the caller's commit; end the read transaction reading the ids
+    # began, as exports' dispatch does: a SQLite snapshot older than the task's writes
+    # (eager in tests, or a fast worker) could not write afterwards.
+    db.session.commit()
     try:
         booking_mail.apply_async(args=[event, booking_id, ref], retry=False)
     except Exception as exc:  # broker down: the booking stands; the mail is logged as lost

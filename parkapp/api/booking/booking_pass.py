@@ -2,10 +2,9 @@
 
 from flask import Response
 from flask_jwt_extended import current_user, jwt_required
-from flask_restx import Resource
 
 from parkapp.api.booking.bookings import error, ns
-from parkapp.api.common import ID
+from parkapp.api.common import ID, Resource
 from parkapp.booking import passes, queries
 from parkapp.core.exceptions import NotFound
 

@@ -303,9 +303,12 @@ class BookingItem(Resource):
     @jwt_required()
     def patch(self, booking_id):
         """Move a reservation, or the fixed end of an active stay (owner)."""
+        booking = queries.get_booking(booking_id, current_user)
+        if not booking.is_owner(current_user):  # staff see bookings; only drivers change theirs
+            raise NotFound("No such booking.")
         data = json_body()
         change = changes.change_times(
-            queries.get_booking(booking_id, current_user),
+            booking,
             current_user,
             timestamp("starts_at", data.get("starts_at")),
             timestamp("ends_at", data.get("ends_at")),
