@@ -78,12 +78,14 @@ def register_hooks():
     from parkapp.analytics import rollups
     from parkapp.billing import membership_payments
     from parkapp.tasks import exports as export_tasks
+    from parkapp.tasks import mail as mail_tasks
     from parkapp.waitlist import subscriptions
 
     rollups.listen()
     subscriptions.subscribe()
     export_tasks.subscribe()
     membership_payments.listen()
+    mail_tasks.subscribe()
 
 
 def register_blueprints(app):

@@ -11,6 +11,7 @@ PAGES = {
     "memberships": "user.memberships",
     "waitlist": "user.waitlist",
     "export_download": "user.export_download",
+    "booking": "user.booking_detail",
 }
 
 

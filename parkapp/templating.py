@@ -22,6 +22,13 @@ def duration(delta):
     return " ".join([*parts, f"{minutes:02d} min"])
 
 
+def minutes_words(minutes):
+    """30 -> '30 min', 60 -> '1 h', 90 -> '1 h 30 min'."""
+    hours, rest = divmod(int(minutes), 60)
+    parts = ([f"{hours} h"] if hours else []) + ([f"{rest} min"] if rest or not hours else [])
+    return " ".join(parts)
+
+
 def rate_terms(lot):
     """The lot's rates drivers see, as (name, plain words) pairs."""
     return [(rate.name, rates.describe(rate, lot.currency)) for rate in rates.published(lot)]
@@ -35,3 +42,4 @@ def register(app):
     app.add_template_filter(rate_terms)
     app.add_template_global(check_in_open)
     app.add_template_global(check_in_opens_at)
+    app.add_template_filter(minutes_words)

@@ -78,6 +78,7 @@ POLICY = {
     "auth.profile": LOGGED_IN,
     "auth.export_zip": LOGGED_IN,
     "auth.erase": LOGGED_IN,
+    "auth.mail_preference": LOGGED_IN,
     # --- user (driver pages) --------------------------------------------------------------
     "user.index": PUBLIC,
     "user.availability": PUBLIC,
@@ -85,6 +86,12 @@ POLICY = {
     "user.book": LOGGED_IN,
     "user.my_bookings": LOGGED_IN,
     "user.booking_detail": OWNER_OR_STAFF,
+    "user.change_booking": OWNER,
+    "user.extend_booking": OWNER,
+    "user.booking_calendar": OWNER,
+    "user.booking_qr": OWNER,
+    "user.start_charging": OWNER,
+    "user.stop_charging": OWNER,
     "user.check_in": OWNER_OR_STAFF,
     "user.release": OWNER_OR_STAFF,
     "user.cancel": OWNER_OR_ADMIN,
@@ -161,6 +168,7 @@ POLICY = {
     "admin.new_ev_station": ADMIN,
     "admin.edit_ev_station": ADMIN,
     "admin.delete_ev_station": ADMIN,
+    "admin.ev_station_key": ADMIN,
     "admin.exports": ADMIN,
     "admin.request_bookings_csv": ADMIN,
     "admin.request_revenue_pdf": ADMIN,
@@ -201,7 +209,9 @@ POLICY = {
     "api.vehicles_vehicle_item": OWNER,
     "api.bookings_quotes": PUBLIC,
     "api.bookings_booking_list": LOGGED_IN,
-    "api.bookings_booking_item": OWNER_OR_STAFF,
+    "api.bookings_booking_item": {"GET": OWNER_OR_STAFF, "PATCH": OWNER},
+    "api.bookings_booking_calendar": OWNER,
+    "api.bookings_booking_qr": OWNER,
     "api.bookings_booking_by_code": OWNER_OR_STAFF,
     "api.bookings_booking_check_in": OWNER_OR_STAFF,
     "api.bookings_booking_release": OWNER_OR_STAFF,
@@ -225,10 +235,11 @@ POLICY = {
     # --- api: EV --------------------------------------------------------------------------
     "api.ev_station_list": {"GET": PUBLIC, "POST": ADMIN},
     "api.ev_station_item": {"GET": PUBLIC, "PATCH": ADMIN, "DELETE": ADMIN},
-    "api.ev_session_list": {"GET": LOGGED_IN, "POST": STAFF},
+    "api.ev_session_list": LOGGED_IN,  # POST: a driver's own stay (test_route_policy's body checks)
     "api.ev_session_item": OWNER_OR_STAFF,
     "api.ev_session_readings": STAFF,
-    "api.ev_session_stop": STAFF,
+    "api.ev_session_stop": OWNER_OR_STAFF,
+    "api.ev_station_key": ADMIN,
     # --- api: waitlist, gate --------------------------------------------------------------
     "api.waitlist_lot_waitlist": LOGGED_IN,  # the caller's own place in the lot's queue
     "api.waitlist_offer_accept": OWNER,

@@ -388,11 +388,23 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(
     ).get_json()
     charge = _charging_session(make_lot, admin)
     plan_id, membership_id, driver_headers = _membership(client, auth, make_user)
+    # Only its driver changes a booking: the driver's own reservation, checked with their token.
+    own_booking = client.post(
+        f"{API}/bookings",
+        json={
+            "lot_id": lot.id,
+            "vehicle_plate": "FZ12OWN",
+            "starts_at": iso(hours_from_now(30)),
+            "ends_at": iso(hours_from_now(32)),
+        },
+        headers=driver_headers,
+    ).get_json()["id"]
     ids = {
         "lot_id": lot.id,
         "spot_id": lot.spots[0].id,
         "station_id": charge.station_id,
         "session_id": charge.id,
+        "booking_id": own_booking,
         "vehicle_id": vehicle["id"],
         "discount_id": discount["id"],
         "rate_id": rate["id"],
@@ -417,7 +429,8 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(
         fields = properties(spec, bodies[0]["schema"]["$ref"].rsplit("/", 1)[1])
         url = API + path.format(**ids)
         # The body is checked after the token's role: memberships are the driver's.
-        headers = driver_headers if path.startswith("/memberships") else admin_headers
+        drivers = path.startswith("/memberships") or path == "/bookings/{booking_id}"
+        headers = driver_headers if drivers else admin_headers
         base = {name: valid[name] for name in fields if name in valid}
         for name in fields:
             for value in WRONG_VALUES:

@@ -180,7 +180,7 @@ def test_a_charge_through_the_api_ends_on_the_bill(
     assert released.get_json()["price"]["amount_cents"] == 200 + 900
 
 
-def test_starting_needs_staff_the_right_spot_and_a_free_charger(
+def test_starting_needs_the_right_spot_a_free_charger_and_no_meter_value_from_a_driver(
     client, ev_lot, admin_headers, operator_headers, driver_headers, ev_booking, station_id
 ):
     assert start(client, driver_headers, ev_booking, station_id).status_code == 403

@@ -250,3 +250,27 @@ def test_only_admins_read_the_log(client, auth, driver, operator, driver_headers
         assert client.get("/admin/audit").status_code == 403
         auth.logout()
     assert client.get("/admin/audit").status_code == 302  # anonymous: to the login page
+
+
+def test_a_staff_request_audits_only_the_app_database(app, admin):
+    """The Celery broker's own SQLAlchemy session (SQLite broker) once hit the listener and
+    failed on a missing audit_events table, so a task queued by staff was never sent."""
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine
+    from sqlalchemy.orm import Session, registry
+
+    engine = create_engine("sqlite://")
+    table = Table("messages", MetaData(), Column("id", Integer, primary_key=True))
+    table.metadata.create_all(engine)
+
+    class Message:
+        pass
+
+    registry().map_imperatively(Message, table)
+    with app.test_request_context("/"):
+        login_user(admin)
+        with Session(engine) as other:
+            other.add(Message())
+            other.commit()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table)).scalar() == 1
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == 0

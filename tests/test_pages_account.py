@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 from flask_security.recoverable import generate_reset_password_token
 from sqlalchemy import select
 
@@ -10,14 +9,9 @@ from parkapp import create_app
 from parkapp.extensions import db
 from parkapp.models import User
 from tests.conftest import PASSWORD
-from tests.test_pages_user import FreshGlobalsClient, field_errors, text
+from tests.test_pages_user import field_errors, text
 
 NEW_PASSWORD = "a-brand-new-passphrase-9"
-
-
-@pytest.fixture
-def client(app):
-    return FreshGlobalsClient(app, app.response_class, use_cookies=True)
 
 
 def register(client, **fields):

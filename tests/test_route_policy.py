@@ -441,6 +441,7 @@ def body_checks(world):
         ("POST", "/api/v1/discounts/validate", {"booking_id": X, "code": "SAVE10"}),
         ("GET", "/api/v1/payments?booking_id={x}", None),
         ("GET", "/api/v1/ev-charging?booking_id={x}", None),
+        ("POST", "/api/v1/ev-charging", {"booking_id": X}),
         ("POST", "/api/v1/memberships", {"plan_id": world.plan.id, "vehicle_ids": [X]}),
         ("POST", f"/api/v1/memberships/{mine}/vehicles", {"vehicle_id": X}),
         ("DELETE", f"/api/v1/memberships/{mine}/vehicles/{{x}}", None),

@@ -278,6 +278,16 @@ def test_the_offer_email_arrives_once(queue, mailbox):
     assert mailbox.to("waiter1@example.com") == []
 
 
+def test_an_opted_out_driver_gets_the_offer_without_mail(queue, mailbox):
+    from parkapp.accounts.users import set_booking_mail
+
+    _, stays, entries = queue
+    set_booking_mail(entries[0].user, False)
+    lifecycle.release(stays[0], stays[0].user)
+    assert reload(entries[0]).status == WaitlistStatus.OFFERED
+    assert mailbox.to("waiter0@example.com") == []
+
+
 def _plain(message):
     for part in message.walk():
         if part.get_content_type() == "text/plain":

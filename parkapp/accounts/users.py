@@ -121,3 +121,10 @@ def reset_two_factor(user):
     user_datastore.tf_reset(user)
     db.session.commit()
     return user
+
+
+def set_booking_mail(user, wanted):
+    """Turn the driver's booking mail on or off (receipts and security mail always go)."""
+    user.booking_mail = bool(wanted)
+    db.session.commit()
+    return user

@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired, NumberRange
 from parkapp.admin.blueprint import bp, refused
 from parkapp.admin.forms import MoneyField
 from parkapp.core.exceptions import Conflict, Invalid
+from parkapp.ev import self_serve
 from parkapp.ev import stations as ev_stations
 from parkapp.lots import lots
 from parkapp.models import ChargerType, Connector, StationStatus
@@ -162,6 +163,14 @@ def delete_ev_station(station_id):
     else:
         flash(f"Charger on spot {label} removed.", "success")
     return redirect(url_for(".lot_ev", lot_id=lot_id))
+
+
+@bp.post("/ev-stations/<int:station_id>/api-key")
+def ev_station_key(station_id):
+    """Make the charger's API key and show it this once (it is stored hashed)."""
+    station = ev_stations.get(station_id)
+    key = self_serve.issue_key(station)
+    return render_template("admin/ev_station_key.html", station=station, key=key)
 
 
 def _form_page(form, lot, station):

@@ -34,4 +34,6 @@ for module in (
 ):
     api.add_namespace(module.ns)
 
+from parkapp.api.booking import booking_pass  # noqa: E402,F401  (more routes on bookings)
+
 __all__ = ["api", "api_bp"]

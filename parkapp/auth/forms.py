@@ -2,7 +2,7 @@
 
 from flask_security import RegisterFormV2
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -28,4 +28,12 @@ class EraseAccountForm(FlaskForm):
 
     password = PasswordField(
         "Your password", validators=[DataRequired(message="Give your password to confirm.")]
+    )
+
+
+class MailPreferenceForm(FlaskForm):
+    """Whether the driver gets booking mail beyond receipts."""
+
+    booking_mail = BooleanField(
+        "Email me my passes, changes, cancellations and reminders (receipts always come)"
     )

@@ -3,18 +3,29 @@
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_security import auth_required, current_user, logout_user
 
-from parkapp.accounts import privacy
-from parkapp.auth.forms import EraseAccountForm
+from parkapp.accounts import privacy, users
+from parkapp.auth.forms import EraseAccountForm, MailPreferenceForm
 from parkapp.core.exceptions import DomainError
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
+
+
+def _profile(erase_form=None, mail_form=None, status=200):
+    """The account page with its forms (the one being answered keeps its input and errors)."""
+    return render_template(
+        "auth/profile.html",
+        user=current_user,
+        erase_form=erase_form or EraseAccountForm(formdata=None),
+        mail_form=mail_form
+        or MailPreferenceForm(formdata=None, booking_mail=current_user.booking_mail),
+    ), status
 
 
 @bp.get("/")
 @auth_required("session")
 def profile():
     """The signed-in user's account page."""
-    return render_template("auth/profile.html", user=current_user, erase_form=EraseAccountForm())
+    return _profile()
 
 
 @bp.get("/export.zip")
@@ -42,4 +53,21 @@ def erase():
             logout_user()
             flash("Your account is erased. Receipts are kept without your name.", "success")
             return redirect(url_for("user.index"))
-    return render_template("auth/profile.html", user=current_user, erase_form=form), 422
+    return _profile(erase_form=form, status=422)
+
+
+@bp.post("/mail")
+@auth_required("session")
+def mail_preference():
+    """Turn booking mail on or off; receipts and security mail always go."""
+    form = MailPreferenceForm()
+    if not form.validate_on_submit():
+        return _profile(mail_form=form, status=422)
+    users.set_booking_mail(current_user, form.booking_mail.data)
+    flash(
+        "Booking mail is on."
+        if form.booking_mail.data
+        else "Booking mail is off; receipts still come.",
+        "success",
+    )
+    return redirect(url_for("auth.profile"))

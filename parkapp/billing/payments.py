@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from parkapp.billing import bills as billing
 from parkapp.billing import membership_payments, refunds, stripe_checkout
+from parkapp.core import hooks
 from parkapp.core.codes import new_code
 from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
 from parkapp.core.money import money
@@ -136,6 +137,8 @@ def _take(booking, method, amount_cents, key, payer, operator, now, checkout=Non
         if existing is None:
             raise
         return existing
+    if payment.status == PaymentStatus.PAID:
+        hooks.booking_mail.send(None, event="payment", booking_id=booking.id, ref=str(payment.id))
     return payment
 
 
@@ -249,9 +252,15 @@ def checkout_completed(session, now=None):
         due = 0 if cancelled else billing.bill(booking, now).due_cents
         payment.status, payment.paid_at = PaymentStatus.PAID, now
         excess = payment.amount_cents - min(due, payment.amount_cents)
+        refund = None
         if excess:
             reason = refunds.PAID_AFTER_CANCEL if cancelled else refunds.OVERPAID
-            refunds.refund(payment, excess, reason, "excess", now)
+            refund = refunds.refund(payment, excess, reason, "excess", now)
+        db_session.flush()
+        refund_id = refund.id if refund is not None else None
+    hooks.booking_mail.send(None, event="payment", booking_id=booking.id, ref=str(payment.id))
+    if refund_id is not None:
+        hooks.booking_mail.send(None, event="refund", booking_id=booking.id, ref=str(refund_id))
     return payment
 
 

@@ -18,6 +18,7 @@ from parkapp.models import Payment, PaymentStatus, Refund, utcnow
 CANCELLED = "Reservation cancelled"
 OVERPAID = "Paid more than was due"
 PAID_AFTER_CANCEL = "Paid after the booking was cancelled"
+CHANGED = "Booking changed to a lower price"
 
 
 def policy_text(lot):
@@ -47,18 +48,18 @@ def refund(payment, amount_cents, reason, key, now=None):
         provider_ref = stripe_checkout.refund(
             payment, amount_cents, f"parkapp-refund-{payment.id}-{key}"
         )
-    db.session.add(
-        Refund(
-            payment=payment,
-            amount_cents=amount_cents,
-            reason=reason,
-            provider_ref=provider_ref,
-            created_at=now or utcnow(),
-        )
+    row = Refund(
+        payment=payment,
+        amount_cents=amount_cents,
+        reason=reason,
+        provider_ref=provider_ref,
+        created_at=now or utcnow(),
     )
+    db.session.add(row)
     payment.refunded_cents = (payment.refunded_cents or 0) + amount_cents
     if payment.refunded_cents == payment.amount_cents:
         payment.status = PaymentStatus.REFUNDED
+    return row
 
 
 def settle_cancelled(session, booking, now):
@@ -77,6 +78,26 @@ def settle_cancelled(session, booking, now):
             if payment.status == PaymentStatus.PAID and payment.net_cents > 0:
                 refund(payment, payment.net_cents, CANCELLED, "cancel", now)
     session.flush()
+
+
+def refund_excess(session, booking, price_cents, now):
+    """Give back what was paid above `price_cents` (newest payment first); return the Refunds.
+
+    Runs inside the change's transaction, the booking row locked; the caller applies the
+    lot's policy first.
+    """
+    session.expire(booking, ["payments"])
+    excess = sum(p.net_cents for p in booking.payments) - price_cents
+    made = []
+    for payment in reversed(booking.payments):
+        if excess <= 0:
+            break
+        if payment.status == PaymentStatus.PAID and payment.net_cents > 0:
+            amount = min(payment.net_cents, excess)
+            made.append(refund(payment, amount, CHANGED, f"change-{now:%Y%m%d%H%M%S%f}", now))
+            excess -= amount
+    session.flush()
+    return made
 
 
 def cancellation_refund_cents(booking):

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from parkapp.accounts.vehicles import normalise_plate, vehicle_for_plate
 from parkapp.billing import discounts
+from parkapp.core import hooks
 from parkapp.core.codes import new_code
 from parkapp.core.exceptions import (
     Invalid,
@@ -233,6 +234,8 @@ def _create_booking(user, req, savepoint):
         set_committed_value(booking, "vehicle", vehicle)
         set_committed_value(booking, "payments", [])
         set_committed_value(booking, "charging_sessions", [])
+        booking_id = booking.id  # read now: after the commit it would cost a query
+    hooks.booking_mail.send(None, event="confirmed", booking_id=booking_id, ref="")
     return booking
 
 

@@ -161,6 +161,7 @@ def cancel(booking, user):
         discounts.release(session, booking)  # the code's use is given back
         held = (booking.id, booking.lot_id, booking.spot_id)
     hooks.spots_freed.send(None, freed=[held])
+    hooks.booking_mail.send(None, event="cancelled", booking_id=booking.id, ref="")
     return booking
 
 

@@ -64,6 +64,8 @@ def remind_upcoming(now=None):
     ).all()
     sent = 0
     for booking in bookings:
+        if not booking.user.booking_mail:
+            continue  # the driver turned booking mail off
         message = mailer.build_message(
             booking.user.email,
             f"Your parking at {booking.lot.name} starts soon",
@@ -94,6 +96,7 @@ def remind_inactive(now=None):
     rows = db.session.execute(
         select(User, last_booked).where(
             User.active.is_(True),
+            User.booking_mail.is_(True),
             User.roles.any(Role.name == USER),
             User.create_datetime < (now - period).replace(tzinfo=None),
             or_(last_booked.is_(None), last_booked < now - period),

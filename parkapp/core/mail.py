@@ -40,8 +40,8 @@ def build_message(to, subject, template, attachments=(), **context):
     message = Message(subject=subject, recipients=[to])
     message.body = render_template(f"emails/{template}.txt", **context)
     message.html = render_template(f"emails/{template}.html", **context)
-    for filename, content_type, data in attachments:
-        message.attach(filename, content_type, data)
+    for attachment in attachments:  # (filename, content_type, data[, disposition, headers])
+        message.attach(*attachment)
     return message
 
 

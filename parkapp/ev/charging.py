@@ -89,6 +89,12 @@ def _staff(user):
         raise Forbidden("Only gate staff and the charger report meter readings.")
 
 
+def _staff_or_owner(user, booking):
+    """Gate staff, or the driver of the stay (another driver's stay is not found)."""
+    if not (user.is_operator or booking.is_owner(user)):
+        raise NotFound("No such booking.")
+
+
 # --- start, readings, stop ------------------------------------------------------------
 
 
@@ -96,9 +102,10 @@ def start(booking, station, start_wh, by):
     """Start charging the stay's vehicle at the station on its spot, from meter `start_wh`.
 
     409 unless the booking is active (checked in) on the station's spot, the station is in
-    service and free; a session left open by a stay that has ended is closed first.
+    service and free; a session left open by a stay that has ended is closed first. Staff
+    or the stay's driver start it (the caller decides where `start_wh` comes from).
     """
-    _staff(by)
+    _staff_or_owner(by, booking)
     start_wh = _meter("start_wh", start_wh)
     now = utcnow()
     try:
@@ -196,6 +203,11 @@ def _busy(busy, booking):
 def report(charge, wh, by, field="wh"):
     """Record a meter reading; 422 when it goes backwards, 409 once the session stopped."""
     _staff(by)
+    return record(charge, wh, field)
+
+
+def record(charge, wh, field="wh"):
+    """Record a reading from an authorised source (staff, or the station's own key)."""
     wh = _meter(field, wh)
     with write_transaction() as session:
         _lock(session, charge)
@@ -208,12 +220,20 @@ def report(charge, wh, by, field="wh"):
 
 
 def stop(charge, stop_wh, by):
-    """Stop charging at meter `stop_wh`; the idle fee runs from now. 409 if stopped already."""
-    _staff(by)
-    stop_wh = _meter("stop_wh", stop_wh)
+    """Stop charging at meter `stop_wh`; the idle fee runs from now. 409 if stopped already.
+
+    Staff or the stay's driver stop it; `stop_wh=None` stops at the last reading (a driver
+    never gives meter values: they come from the charger).
+    """
+    _staff_or_owner(by, charge.booking)
+    if stop_wh is not None and not by.is_operator:
+        raise Forbidden("Meter readings come from the charger; stop without one.")
+    if stop_wh is not None:
+        stop_wh = _meter("stop_wh", stop_wh)
     with write_transaction() as session:
         _lock(session, charge)
         _check_open(charge)
+        stop_wh = charge.last_wh if stop_wh is None else stop_wh
         _check_forward(charge, stop_wh, "stop_wh")
         now = utcnow()
         charge.last_wh, charge.last_reading_at = stop_wh, now

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
@@ -58,6 +58,10 @@ class EvStation(db.Model):
         enum_column(StationStatus), default=StationStatus.ACTIVE
     )
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # SHA-256 (hex) of the key the charger reports meter readings with; NULL: none issued.
+    api_key_hash: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, index=True, unique=True
+    )
 
     lot = relationship("Lot")
     spot = relationship("Spot")

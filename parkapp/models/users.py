@@ -2,7 +2,7 @@
 
 from flask import current_app
 from flask_security.models import fsqla_v3 as fsqla
-from sqlalchemy import String
+from sqlalchemy import Boolean, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parkapp.extensions import db
@@ -26,6 +26,8 @@ class User(db.Model, fsqla.FsUserMixin):
     __tablename__ = "users"
 
     full_name: Mapped[str] = mapped_column(String(120), default="")
+    # Booking mail (confirmations, changes, reminders); receipts and security mail always go.
+    booking_mail: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     vehicles = db.relationship(
         "Vehicle", back_populates="owner", lazy="select", order_by="Vehicle.plate"
     )

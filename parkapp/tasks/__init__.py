@@ -18,6 +18,10 @@ BEAT_SCHEDULE = {
         "task": "parkapp.tasks.upkeep.remind_upcoming",
         "schedule": crontab(minute="*/5"),
     },
+    "stays-ending-soon": {
+        "task": "parkapp.tasks.mail.remind_ending",
+        "schedule": crontab(minute="*"),
+    },
     "expire-no-shows": {
         "task": "parkapp.tasks.upkeep.expire_no_shows",
         "schedule": crontab(minute="*/5"),
@@ -68,7 +72,11 @@ def celery_init_app(app):
         "schedule": timedelta(seconds=app.config["EXPORT_RECLAIM_SECONDS"]),
     }
     celery_app.conf.beat_schedule = {**BEAT_SCHEDULE, "reclaim-expired-exports": reclaim}
-    celery_app.conf.include = ["parkapp.tasks.exports", "parkapp.tasks.upkeep"]
+    celery_app.conf.include = [
+        "parkapp.tasks.exports",
+        "parkapp.tasks.mail",
+        "parkapp.tasks.upkeep",
+    ]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

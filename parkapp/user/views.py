@@ -207,10 +207,7 @@ def my_bookings():
 @auth_required("session")
 def booking_detail(booking_id):
     """One booking with its confirmation code and itemised price."""
-    booking = queries.get_booking(booking_id, current_user)
-    return render_template(
-        "user/booking_detail.html", booking=booking, quote=lifecycle.final_quote(booking)
-    )
+    return booking_changes.render_detail(queries.get_booking(booking_id, current_user))
 
 
 @bp.post("/bookings/<int:booking_id>/check-in")
@@ -326,6 +323,7 @@ def delete_vehicle(vehicle_id):
     return redirect(url_for("user.vehicles"))
 
 
+from parkapp.user import booking_changes  # noqa: E402  (routes register on bp)
 from parkapp.user import live as _live  # noqa: E402,F401  (routes register on bp)
 from parkapp.user import memberships as _memberships  # noqa: E402,F401  (routes register on bp)
 from parkapp.user import payments as _payments  # noqa: E402,F401  (routes register on bp)

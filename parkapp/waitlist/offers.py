@@ -181,8 +181,8 @@ def _mail_offer_safely(entry):
 
 def mail_offer(entry):
     """Tell the driver a spot is held for them, once per entry; True if sent now."""
-    if entry.user is None:
-        return False
+    if entry.user is None or not entry.user.booking_mail:
+        return False  # the offer stands on the waitlist page; the driver wants no mail
     message = mailer.build_message(
         entry.user.email,
         f"A spot is free for you at {entry.lot.name}",

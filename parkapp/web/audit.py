@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from flask import g, has_request_context, request
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
@@ -87,6 +88,8 @@ def _session_user():
 def _after_flush(session, _context):
     # The session still shows the flush's new/dirty/deleted objects and their attribute
     # history here, and new rows already have their primary keys.
+    if not isinstance(session, FlaskSession):
+        return  # another database's session (the Celery broker's on SQLite): not ours
     actor = acting_staff()
     if actor is None:
         return

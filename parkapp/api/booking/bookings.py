@@ -27,7 +27,7 @@ from parkapp.api.common import (
 )
 from parkapp.api.lots.spots import spot_brief, spot_brief_out
 from parkapp.billing import refunds
-from parkapp.booking import claims, lifecycle, queries
+from parkapp.booking import changes, claims, lifecycle, queries
 from parkapp.core.exceptions import Invalid, NotFound
 from parkapp.lots import lots
 from parkapp.models import Booking, BookingSource, BookingStatus, Lot, VehicleType
@@ -132,6 +132,24 @@ booking_in = ns.model(
         "vehicle_plate": fields.String(
             required=True, max_length=32, pattern=NO_NUL, example="AB12 CDE"
         ),
+    },
+    strict=True,
+)
+changed_out = ns.inherit(
+    "ChangedBooking",
+    booking_out,
+    {
+        "price_difference": fields.Nested(
+            money_out, description="new price minus the old one (negative: cheaper)"
+        ),
+        "refund": fields.Nested(money_out, description="given back by the lot's refund policy"),
+    },
+)
+change_in = ns.model(
+    "BookingChange",
+    {
+        "starts_at": fields.DateTime(example="2026-11-23T10:00:00Z"),
+        "ends_at": fields.DateTime(example="2026-11-23T13:00:00Z"),
     },
     strict=True,
 )
@@ -275,6 +293,32 @@ class BookingItem(Resource):
     def get(self, booking_id):
         """One booking (yours, or any for staff)."""
         return booking_dict(queries.get_booking(booking_id, current_user))
+
+    @ns.expect(change_in, validate=True)
+    @ns.response(200, "The booking with its new quote and the price difference", changed_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(404, "No such booking of yours", error)
+    @ns.response(409, "No spot of its kind free for the new times, or not changeable", error)
+    @ns.response(422, "Invalid time, or a field this booking cannot change", error)
+    @jwt_required()
+    def patch(self, booking_id):
+        """Move a reservation, or the fixed end of an active stay (owner)."""
+        booking = queries.get_booking(booking_id, current_user)
+        if not booking.is_owner(current_user):  # staff see bookings; only drivers change theirs
+            raise NotFound("No such booking.")
+        data = json_body()
+        change = changes.change_times(
+            booking,
+            current_user,
+            timestamp("starts_at", data.get("starts_at")),
+            timestamp("ends_at", data.get("ends_at")),
+        )
+        currency = change.booking.currency
+        return {
+            **booking_dict(change.booking),
+            "price_difference": money(change.difference_cents, currency),
+            "refund": money(change.refunded_cents, currency),
+        }
 
 
 @ns.route("/bookings/by-code/<string:code>")

@@ -1,13 +1,14 @@
 """/ev-stations (admins manage chargers, anyone lists them) and /ev-charging (sessions).
 
-Meter values come from the charger, through a gate-staff (operator) account: start, readings
-and stop are staff operations; drivers see their own sessions, and the charging lines on
-their booking's bill.
+Drivers start and stop charging their own checked-in stay; gate staff any stay. Meter
+values come from the charger: through its own API key (`Authorization: Bearer evk_...`,
+made by an admin) or a gate-staff account, never from a driver.
 """
 
 from flask import request
 from flask_jwt_extended import current_user, jwt_required
 from flask_restx import Namespace, fields
+from werkzeug.exceptions import Unauthorized
 
 from parkapp.api.common import (
     ID,
@@ -28,6 +29,7 @@ from parkapp.api.common import (
 from parkapp.booking import queries
 from parkapp.core.exceptions import Invalid
 from parkapp.ev import charging as ev
+from parkapp.ev import self_serve
 from parkapp.ev import stations as ev_stations
 from parkapp.models import ChargerType, ChargingStatus, Connector, StationStatus
 
@@ -84,13 +86,30 @@ start_in = ns.model(
     "ChargingStart",
     {
         "booking_id": fields.Integer(required=True, min=1, max=MAX_ID, example=12),
-        "station_id": fields.Integer(required=True, min=1, max=MAX_ID, example=3),
-        "start_wh": fields.Integer(required=True, **WH),
+        "station_id": fields.Integer(
+            min=1, max=MAX_ID, example=3, description="omit: the charger on the stay's spot"
+        ),
+        "start_wh": fields.Integer(
+            **{**WH, "description": "staff only; omit: the charger's last meter reading"}
+        ),
     },
     strict=True,
 )
 reading_in = ns.model("MeterReading", {"wh": fields.Integer(required=True, **WH)}, strict=True)
-stop_in = ns.model("ChargingStop", {"stop_wh": fields.Integer(required=True, **WH)}, strict=True)
+stop_in = ns.model(
+    "ChargingStop",
+    {"stop_wh": fields.Integer(**{**WH, "description": "staff only; omit: the last reading"})},
+    strict=True,
+)
+station_key_out = ns.model(
+    "EvStationKey",
+    {
+        "station_id": fields.Integer,
+        "api_key": fields.String(
+            example="evk_...", description="shown once: the charger reports readings with it"
+        ),
+    },
+)
 session_out = ns.model(
     "ChargingSession",
     {
@@ -246,19 +265,23 @@ class SessionList(Resource):
 
     @ns.expect(start_in, validate=True)
     @ns.response(201, "Charging", session_out)
-    @ns.response(403, "Not gate staff", error)
-    @ns.response(404, "No such booking or station", error)
+    @ns.response(403, "A driver gave a meter reading", error)
+    @ns.response(404, "No such booking of yours, or no such station", error)
     @ns.response(
-        409, "Stay not checked in, not on the charger's spot, charger busy or out of service", error
+        409,
+        "Stay not checked in, not on the charger's spot, no charger there, charger busy or "
+        "out of service",
+        error,
     )
     @ns.response(422, "Invalid field", error)
-    @roles_required("operator", "admin")
+    @jwt_required()
     def post(self):
-        """Start charging a checked-in stay at the charger on its spot (gate staff, charger)."""
+        """Start charging a checked-in stay at the charger on its spot (its driver, staff)."""
         data = json_body()
         booking = queries.get_booking(data["booking_id"], current_user)
-        station = ev_stations.get(data["station_id"])
-        return session_dict(ev.start(booking, station, data["start_wh"], current_user)), 201
+        station = ev_stations.get(data["station_id"]) if data.get("station_id") else None
+        charge = self_serve.start(booking, current_user, station, data.get("start_wh"))
+        return session_dict(charge), 201
 
 
 @ns.route(f"/ev-charging/<{ID}:session_id>")
@@ -278,16 +301,21 @@ class SessionItem(Resource):
 class SessionReadings(Resource):
     @ns.expect(reading_in, validate=True)
     @ns.response(200, "Recorded", session_out)
-    @ns.response(401, "No valid token", error)
-    @ns.response(403, "Not gate staff", error)
-    @ns.response(404, "No such session", error)
+    @ns.response(401, "No valid token or charger key", error)
+    @ns.response(403, "Not gate staff (a driver's token)", error)
+    @ns.response(404, "No such session (of this charger)", error)
     @ns.response(409, "The session is stopped, or the stay has ended", error)
     @ns.response(422, "The reading goes backwards, or is not a meter value", error)
-    @roles_required("operator", "admin")
     def post(self, session_id):
-        """Report a meter reading in Wh (the charger, through a staff account)."""
-        charge = ev.get(session_id, current_user)
-        return session_dict(ev.report(charge, json_body()["wh"], current_user))
+        """Report a meter reading in Wh: the charger with its key, or gate staff."""
+        token = _bearer()
+        if self_serve.is_station_key(token):
+            station = self_serve.station_for_key(token)
+            if station is None:
+                raise Unauthorized("Unknown charger key.")
+            wh = json_body()["wh"]
+            return session_dict(self_serve.report_from_station(session_id, station, wh))
+        return _staff_reading(session_id)
 
 
 @ns.route(f"/ev-charging/<{ID}:session_id>/stop")
@@ -296,12 +324,38 @@ class SessionStop(Resource):
     @ns.expect(stop_in, validate=True)
     @ns.response(200, "Stopped; the idle fee runs from now", session_out)
     @ns.response(401, "No valid token", error)
-    @ns.response(403, "Not gate staff", error)
-    @ns.response(404, "No such session", error)
+    @ns.response(403, "A driver gave a meter reading", error)
+    @ns.response(404, "No such session of yours", error)
     @ns.response(409, "Stopped already, or the stay has ended", error)
     @ns.response(422, "The stop reading goes backwards, or is not a meter value", error)
-    @roles_required("operator", "admin")
+    @jwt_required()
     def post(self, session_id):
-        """Stop charging at the final meter reading in Wh (the charger, through staff)."""
+        """Stop charging, at the last reading or a staff-given one (its driver, staff)."""
         charge = ev.get(session_id, current_user)
-        return session_dict(ev.stop(charge, json_body()["stop_wh"], current_user))
+        return session_dict(ev.stop(charge, json_body().get("stop_wh"), current_user))
+
+
+def _bearer():
+    """The bearer token of the request, or None."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+@roles_required("operator", "admin")
+def _staff_reading(session_id):
+    charge = ev.get(session_id, current_user)
+    return session_dict(ev.report(charge, json_body()["wh"], current_user))
+
+
+@ns.route(f"/ev-stations/<{ID}:station_id>/api-key")
+@ns.param("station_id", "The station id")
+class StationKey(Resource):
+    @ns.response(201, "A new key (the old one stops working); shown only now", station_key_out)
+    @ns.response(401, "No valid token", error)
+    @ns.response(403, "Not an admin", error)
+    @ns.response(404, "No such station", error)
+    @roles_required("admin")
+    def post(self, station_id):
+        """Make the charger's API key for reporting meter readings (admin)."""
+        station = ev_stations.get(station_id)
+        return {"station_id": station.id, "api_key": self_serve.issue_key(station)}, 201
