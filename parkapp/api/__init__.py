@@ -8,7 +8,7 @@ from parkapp.api.accounts import audit, auth, vehicles
 from parkapp.api.billing import memberships, payments
 from parkapp.api.booking import bookings, waitlist
 from parkapp.api.lots import live, lots, spots
-from parkapp.api.operations import ev, gate
+from parkapp.api.operations import ev, gate, gate_sessions
 from parkapp.api.pricing import demand, discounts, rates
 from parkapp.api.reports import exports, reports
 from parkapp.api.restx import api, api_bp
@@ -25,6 +25,7 @@ for module in (
     waitlist,
     discounts,
     gate,
+    gate_sessions,
     payments,
     rates,
     ev,
