@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     FloatField,
     IntegerField,
@@ -102,6 +103,8 @@ class LotForm(FlaskForm):
     exit_minutes_after_payment = IntegerField(
         "Minutes to leave after paying", default=15, validators=[Optional()]
     )
+    allow_overnight = BooleanField("Stays may run across closing time", default=False)
+    open_data = BooleanField("List in the public occupancy feed", default=True)
 
     @classmethod
     def for_lot(cls, lot):
@@ -133,6 +136,8 @@ PLAIN_LOT_FIELDS = (
     "max_booking_days",
     "refund_hours_before",  # blank: cancellations are never refunded
     "exit_minutes_after_payment",  # blank: the default
+    "allow_overnight",
+    "open_data",
 )
 EXIT_MINUTES_DEFAULT = 15
 
