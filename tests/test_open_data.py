@@ -1,5 +1,6 @@
 """The open occupancy feed: public lots, free spots, status, ETag, CORS and caching."""
 
+import re
 from datetime import datetime, timedelta
 
 from parkapp.extensions import db
@@ -79,12 +80,14 @@ def test_admins_leave_a_lot_out_from_the_lot_form(client, auth, admin, lot):
     from tests.test_pages_admin import LOT_FIELDS
 
     auth.login(admin.email)
-    fields = {k: v for k, v in LOT_FIELDS.items() if k != "open_data"}
-    answer = client.post(f"/admin/lots/{lot.id}/edit", data=dict(fields, name=lot.name))
+    fields = dict(LOT_FIELDS, name=lot.name)
+    answer = client.post(f"/admin/lots/{lot.id}/edit", data=dict(fields, leave_out_of_feed="y"))
     assert answer.status_code == 302
     db.session.expire_all()
-    assert lot.open_data is False  # an unticked box
+    assert lot.open_data is False
     assert client.get(FEED).get_json()["total"] == 0
-    client.post(f"/admin/lots/{lot.id}/edit", data=dict(fields, name=lot.name, open_data="y"))
+    edit = client.get(f"/admin/lots/{lot.id}/edit").get_data(as_text=True)
+    assert re.search(r'<input checked id="leave_out_of_feed"', edit)
+    client.post(f"/admin/lots/{lot.id}/edit", data=fields)  # the box unticked
     db.session.expire_all()
     assert lot.open_data is True and client.get(FEED).get_json()["total"] == 1

@@ -4,7 +4,7 @@ The namespaces live in subpackages named like the domain packages they expose; i
 this package registers every one of them on `api`.
 """
 
-from parkapp.api.accounts import audit, auth, vehicles
+from parkapp.api.accounts import audit, auth, users, vehicles
 from parkapp.api.billing import memberships, payments
 from parkapp.api.booking import bookings, waitlist
 from parkapp.api.lots import live, lots, open_data, spots
@@ -33,6 +33,7 @@ for module in (
     memberships,
     audit,
     open_data,
+    users,
 ):
     api.add_namespace(module.ns)
 
