@@ -7,7 +7,7 @@ this package registers every one of them on `api`.
 from parkapp.api.accounts import audit, auth, users, vehicles
 from parkapp.api.billing import memberships, payments
 from parkapp.api.booking import bookings, waitlist
-from parkapp.api.lots import live, lots, open_data, spots
+from parkapp.api.lots import levels, live, lots, open_data, spots
 from parkapp.api.operations import ev, gate, gate_sessions
 from parkapp.api.pricing import demand, discounts, rates
 from parkapp.api.reports import exports, reports
@@ -34,6 +34,7 @@ for module in (
     audit,
     open_data,
     users,
+    levels,
 ):
     api.add_namespace(module.ns)
 
