@@ -4,7 +4,7 @@ from datetime import UTC
 
 from flask import request
 from flask_jwt_extended import current_user
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.accounts import users
 from parkapp.api.accounts.vehicles import vehicle_dict, vehicle_out
@@ -12,6 +12,7 @@ from parkapp.api.booking.bookings import booking_dict, booking_out
 from parkapp.api.common import (
     ID,
     MAX_PER_PAGE,
+    Resource,
     error_model,
     iso,
     json_body,

@@ -1,11 +1,12 @@
 """/lots/{id}/levels and /lots/{id}/zones: anyone reads them with spot counts, admins manage."""
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     MAX_ID,
     NO_NUL,
+    Resource,
     error_model,
     json_body,
     page_model,

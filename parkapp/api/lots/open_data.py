@@ -4,9 +4,9 @@ import hashlib
 import json
 
 from flask import current_app, make_response, request
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from parkapp.api.common import iso
+from parkapp.api.common import Resource, iso
 from parkapp.lots import hours
 from parkapp.lots import open_data as feed
 

@@ -1,12 +1,13 @@
 """/gate/sessions: staff see the stays inside a lot now, with the fee so far, and move cars."""
 
 from flask import request
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     MAX_ID,
     MAX_PER_PAGE,
+    Resource,
     arg_int,
     error_model,
     iso,
