@@ -53,6 +53,7 @@ PUBLIC = {
     ("/lots/{lot_id}/zones/{zone_id}", "get"),
     ("/open/occupancy", "get"),
     ("/open/occupancy", "options"),
+    ("/lots/{lot_id}/stream", "get"),
 }
 PY_TYPES = {
     "integer": int,

@@ -62,7 +62,7 @@ def test_admins_change_roles_and_access(client, auth, admin_headers, driver):
     assert refused.status_code in (401, 403)
     back = client.patch(f"{API}/users/{driver.id}", json={"active": True}, headers=admin_headers)
     assert back.get_json()["active"] is True
-    for junk in ({"roles": ["wizard"]}, {"roles": []}, {}, {"active": "yes"}, {"email": "x@y.z"}):
+    for junk in ({"roles": ["wizard"]}, {}, {"active": "yes"}, {"email": "x@y.z"}):
         answer = client.patch(f"{API}/users/{driver.id}", json=junk, headers=admin_headers)
         assert answer.status_code in (400, 422), junk
         assert set(answer.get_json()) == {"message", "code", "errors"}

@@ -112,8 +112,6 @@ def update_user(user, acting_admin, *, active=None, roles=None):
         unknown = set(roles) - set(ROLE_NAMES)
         if unknown:
             raise Invalid("roles", f"Unknown role(s): {', '.join(sorted(unknown))}.")
-        if not roles:
-            raise Invalid("roles", "Give at least one role.")
     stays_admin = ADMIN in roles if roles is not None else user.is_admin
     stays_active = bool(active) if active is not None else user.active
     if user.id == acting_admin.id and not stays_admin:

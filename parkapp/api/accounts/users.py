@@ -58,7 +58,7 @@ account_changes_in = ns.model(
     {
         "active": fields.Boolean(description="false: no login, no tokens"),
         "roles": fields.List(
-            fields.String(enum=list(ROLE_NAMES)), min_items=1, description="replaces the roles"
+            fields.String(enum=list(ROLE_NAMES)), description="replaces the roles (may be none)"
         ),
     },
     strict=True,
