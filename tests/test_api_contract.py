@@ -52,7 +52,6 @@ PUBLIC = {
     ("/lots/{lot_id}/zones", "get"),
     ("/lots/{lot_id}/zones/{zone_id}", "get"),
     ("/open/occupancy", "get"),
-    ("/open/occupancy", "options"),
     ("/lots/{lot_id}/stream", "get"),
 }
 PY_TYPES = {

@@ -93,8 +93,7 @@ class OpenOccupancy(Resource):
         response.headers.update(CORS)
         return response.make_conditional(request)
 
-    @ns.doc(security=[])
-    @ns.response(204, "CORS preflight: any origin may GET the feed")
+    @ns.doc(False)  # a CORS preflight, not an operation of the API
     def options(self):
         """CORS preflight: any origin may read the feed, sending If-None-Match."""
         response = make_response("", 204)
