@@ -1,7 +1,7 @@
 """operations: lots in the open data feed, overnight stays
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 14:30:00
 
 `lots.open_data`: the lot is listed in the public occupancy feed (/api/v1/open/occupancy).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
