@@ -144,6 +144,8 @@ class Config:
 
     # Caching and rate limits fall back to process memory without Redis
     CACHE_DEFAULT_TIMEOUT = 5
+    # The open occupancy feed may be cached by clients and proxies this long.
+    OPEN_DATA_MAX_AGE = env_int("OPEN_DATA_MAX_AGE", 30)
     LIVE_CACHE_SECONDS = env_int("LIVE_CACHE_SECONDS", 5)  # free counts "now" are this fresh
     # Counts over a fixed interval change only with a commit (which bumps their key's version)
     INTERVAL_CACHE_SECONDS = env_int("INTERVAL_CACHE_SECONDS", 300)

@@ -3,6 +3,8 @@
 from parkapp.booking.lifecycle import check_in_open, check_in_opens_at
 from parkapp.core.money import money
 from parkapp.core.timezones import localtime
+from parkapp.lots import hours
+from parkapp.models import utcnow
 from parkapp.pricing import rates
 
 
@@ -34,6 +36,11 @@ def rate_terms(lot):
     return [(rate.name, rates.describe(rate, lot.currency)) for rate in rates.published(lot)]
 
 
+def hours_notice(lot):
+    """'Closing in 30 min' or 'Closed · opens at 07:00' for the lot now, else None."""
+    return hours.notice(lot, utcnow())
+
+
 def register(app):
     """Install the filters."""
     app.add_template_filter(localtime)
@@ -43,3 +50,4 @@ def register(app):
     app.add_template_global(check_in_open)
     app.add_template_global(check_in_opens_at)
     app.add_template_filter(minutes_words)
+    app.add_template_filter(hours_notice)

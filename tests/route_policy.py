@@ -136,6 +136,8 @@ POLICY = {
     "check.gate_ev_reading": STAFF,
     "check.gate_ev_stop": STAFF,
     "check.dashboard": STAFF,
+    "check.gate_inside": STAFF,
+    "check.gate_move": STAFF,
     # --- admin ----------------------------------------------------------------------------
     "admin.dashboard": ADMIN,
     "admin.lot_list": ADMIN,
@@ -184,6 +186,8 @@ POLICY = {
     "admin.edit_rate": ADMIN,
     "admin.deactivate_rate": ADMIN,
     "admin.reactivate_rate": ADMIN,
+    "admin.rename_level": ADMIN,
+    "admin.rename_zone": ADMIN,
     # --- api: documentation and auth ------------------------------------------------------
     "api.root": NOWHERE,  # Flask-RESTX's index: the docs live at /api/docs
     "api.doc": PUBLIC,
@@ -200,6 +204,11 @@ POLICY = {
     "api.spots_lot_spots": {"GET": PUBLIC, "POST": ADMIN},
     "api.spots_spot_item": ADMIN,
     "api.live_lot_stream": PUBLIC,
+    "api.levels_lot_levels": {"GET": PUBLIC, "POST": ADMIN},
+    "api.levels_lot_level": {"GET": PUBLIC, "PATCH": ADMIN, "DELETE": ADMIN},
+    "api.levels_lot_zones": {"GET": PUBLIC, "POST": ADMIN},
+    "api.levels_lot_zone": {"GET": PUBLIC, "PATCH": ADMIN, "DELETE": ADMIN},
+    "api.open_open_occupancy": PUBLIC,
     "api.rates_rate_list": {"GET": PUBLIC, "POST": ADMIN},
     "api.rates_rate_item": {"GET": PUBLIC, "PATCH": ADMIN, "DELETE": ADMIN},
     "api.demand_lot_demand": {"GET": PUBLIC, "PUT": ADMIN},
@@ -248,6 +257,8 @@ POLICY = {
     "api.gate_gate_exit": STAFF,
     "api.gate_gate_fee": STAFF,
     "api.gate_gate_waitlist": STAFF,
+    "api.gate-sessions_gate_sessions": STAFF,
+    "api.gate-sessions_gate_session_move": STAFF,
     # --- api: exports, reports ------------------------------------------------------------
     "api.exports_export_list": LOGGED_IN,
     "api.export": OWNER,
@@ -262,6 +273,8 @@ POLICY = {
     "api.reports_top-lots": ADMIN,
     "api.reports_rates": ADMIN,
     "api.audit_audit_list": ADMIN,
+    "api.users_user_list": ADMIN,
+    "api.users_user_item": ADMIN,
 }
 # fmt: on
 

@@ -47,6 +47,12 @@ PUBLIC = {
     ("/vehicle-types", "get"),
     ("/auth/register", "post"),
     ("/auth/token", "post"),
+    ("/lots/{lot_id}/levels", "get"),
+    ("/lots/{lot_id}/levels/{level_id}", "get"),
+    ("/lots/{lot_id}/zones", "get"),
+    ("/lots/{lot_id}/zones/{zone_id}", "get"),
+    ("/open/occupancy", "get"),
+    ("/lots/{lot_id}/stream", "get"),
 }
 PY_TYPES = {
     "integer": int,
@@ -410,6 +416,9 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(
         "rate_id": rate["id"],
         "plan_id": plan_id,
         "membership_id": membership_id,
+        "level_id": lot.levels[0].id,
+        "zone_id": lot.levels[0].zones[0].id,
+        "user_id": admin.id,
     }
     valid = {
         "lot_id": lot.id,

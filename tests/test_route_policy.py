@@ -24,7 +24,7 @@ from parkapp.ev import charging as ev
 from parkapp.ev import stations as ev_stations
 from parkapp.exports import jobs as exports
 from parkapp.extensions import db
-from parkapp.lots import spots
+from parkapp.lots import levels, spots
 from parkapp.lots.lots import LotInput, create_lot
 from parkapp.memberships import subscriptions as memberships
 from parkapp.memberships.subscriptions import PlanInput
@@ -126,6 +126,16 @@ class World:
     def fresh_spot(self):
         created = spots.create_spots(self.spare_lot, 1, "standard", label_prefix="X")
         return created[0].id
+
+    def fresh_level(self):
+        n = len(self.made)
+        self.made.append(levels.create_level(self.lot, f"Fresh level {n}"))
+        return self.made[-1].id
+
+    def fresh_zone(self):
+        level_id = self.fresh_level()
+        self.made.append(levels.create_zone(self.lot, level_id, "Fresh zone"))
+        return self.made[-1].id
 
     def fresh_discount(self):
         n = len(self.made)
@@ -250,6 +260,8 @@ PARAMS = {
     "rate_id": "rate",
     "spot_id": "spot",
     "mail_id": "mail",
+    "level_id": "fresh_level",
+    "zone_id": "fresh_zone",
 }
 FIXED = {"chart": "occupancy", "token": "not-a-real-token"}
 FILENAMES = {

@@ -1,7 +1,7 @@
 """driver journey: mail preference, station API keys
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04 14:30:00
 
 `users.booking_mail`: whether the driver wants booking mail (confirmations, changes,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, or_, select
 from parkapp.accounts.datastore import user_datastore
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.extensions import db
-from parkapp.models import ROLE_NAMES, USER, Role, User, Vehicle
+from parkapp.models import ADMIN, ROLE_NAMES, USER, Role, User, Vehicle
 
 
 def ensure_roles():
@@ -83,16 +83,8 @@ def search_users(term=None):
 
 
 def set_roles(user, role_names, acting_admin):
-    """Replace a user's roles; an admin cannot remove their own admin role."""
-    unknown = set(role_names) - set(ROLE_NAMES)
-    if unknown:
-        raise Invalid("roles", f"Unknown role(s): {', '.join(sorted(unknown))}.")
-    if user.id == acting_admin.id and "admin" not in role_names:
-        raise Conflict("You cannot remove your own admin role.", code="self_demotion")
-    ensure_roles()
-    user.roles = list(db.session.scalars(select(Role).where(Role.name.in_(role_names))))
-    db.session.commit()
-    return user
+    """Replace a user's roles; an admin cannot remove their own admin role or the last admin's."""
+    return update_user(user, acting_admin, roles=role_names)
 
 
 def end_all_sessions(user):
@@ -106,14 +98,60 @@ def end_all_sessions(user):
 
 def set_active(user, active, acting_admin):
     """Deactivate or reactivate an account; a deactivated user cannot log in or use tokens."""
-    if user.id == acting_admin.id and not active:
-        raise Conflict("You cannot deactivate your own account.", code="self_deactivation")
-    if user.active and not active:
-        # Reactivating later must not bring old sessions and tokens back to life.
-        end_all_sessions(user)
-    user.active = bool(active)
+    return update_user(user, acting_admin, active=active)
+
+
+def update_user(user, acting_admin, *, active=None, roles=None):
+    """Change an account's active flag and/or roles in one commit, after checking both.
+
+    409 (nothing changes) for removing your own admin role, deactivating yourself, or
+    leaving no active admin.
+    """
+    if roles is not None:
+        roles = sorted(set(roles))
+        unknown = set(roles) - set(ROLE_NAMES)
+        if unknown:
+            raise Invalid("roles", f"Unknown role(s): {', '.join(sorted(unknown))}.")
+    stays_admin = ADMIN in roles if roles is not None else user.is_admin
+    stays_active = bool(active) if active is not None else user.active
+    if user.id == acting_admin.id and not stays_admin:
+        raise Conflict(
+            "You cannot remove your own admin role.",
+            code="self_demotion",
+            errors={"roles": ["You cannot remove your own admin role."]},
+        )
+    if user.id == acting_admin.id and not stays_active:
+        raise Conflict(
+            "You cannot deactivate your own account.",
+            code="self_deactivation",
+            errors={"active": ["You cannot deactivate your own account."]},
+        )
+    if user.is_admin and user.active and not (stays_admin and stays_active):
+        _refuse_if_last_admin(user)
+    if roles is not None:
+        ensure_roles()
+        user.roles = list(db.session.scalars(select(Role).where(Role.name.in_(roles))))
+    if active is not None:
+        if user.active and not active:
+            # Reactivating later must not bring old sessions and tokens back to life.
+            end_all_sessions(user)
+        user.active = bool(active)
     db.session.commit()
     return user
+
+
+def _refuse_if_last_admin(user):
+    others = db.session.scalar(
+        select(func.count(User.id))
+        .join(User.roles)
+        .where(Role.name == ADMIN, User.active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise Conflict(
+            "This is the last active admin: make another admin first.",
+            code="last_admin",
+            errors={"roles": ["This is the last active admin: make another admin first."]},
+        )
 
 
 def reset_two_factor(user):

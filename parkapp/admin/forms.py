@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     FloatField,
     IntegerField,
@@ -102,18 +103,23 @@ class LotForm(FlaskForm):
     exit_minutes_after_payment = IntegerField(
         "Minutes to leave after paying", default=15, validators=[Optional()]
     )
+    allow_overnight = BooleanField("Stays may run across closing time", default=False)
+    # Asked the other way round so that a form posted without the box keeps the default.
+    leave_out_of_feed = BooleanField("Leave out of the public occupancy feed", default=False)
 
     @classmethod
     def for_lot(cls, lot):
         """The form filled in from a lot (posted data, when present, wins)."""
         values = {name: getattr(lot, name) for name in PLAIN_LOT_FIELDS}
         values.update(hourly_rate=lot.hourly_rate_cents, daily_max=lot.daily_max_cents)
+        values["leave_out_of_feed"] = not lot.open_data
         return cls(data=values)
 
     def lot_values(self):
         """The LotInput fields as a dict, money in cents."""
         values = {name: getattr(self, name).data for name in PLAIN_LOT_FIELDS}
         values.update(hourly_rate_cents=self.hourly_rate.data, daily_max_cents=self.daily_max.data)
+        values["open_data"] = not self.leave_out_of_feed.data
         if values["exit_minutes_after_payment"] is None:
             values["exit_minutes_after_payment"] = EXIT_MINUTES_DEFAULT
         return values
@@ -133,6 +139,7 @@ PLAIN_LOT_FIELDS = (
     "max_booking_days",
     "refund_hours_before",  # blank: cancellations are never refunded
     "exit_minutes_after_payment",  # blank: the default
+    "allow_overnight",
 )
 EXIT_MINUTES_DEFAULT = 15
 

@@ -23,7 +23,7 @@ from parkapp.analytics import dashboard as reports
 from parkapp.booking import queries
 from parkapp.core.exceptions import Conflict, Invalid
 from parkapp.extensions import db
-from parkapp.lots import availability, lots, spots
+from parkapp.lots import availability, levels, lots, spots
 from parkapp.lots.lots import LotInput
 from parkapp.models import Spot, SpotStatus, utcnow
 
@@ -152,6 +152,7 @@ def lot_page(lot, spot_form):
         by_kind=availability.counts_by_kind(lot.id, now, None),
         per_level=Counter(spot.level_id for spot in spot_list),
         per_zone=Counter(spot.zone_id for spot in spot_list),
+        by_level=levels.structure(lot),
     )
 
 

@@ -4,11 +4,11 @@ The namespaces live in subpackages named like the domain packages they expose; i
 this package registers every one of them on `api`.
 """
 
-from parkapp.api.accounts import audit, auth, vehicles
+from parkapp.api.accounts import audit, auth, users, vehicles
 from parkapp.api.billing import memberships, payments
 from parkapp.api.booking import bookings, waitlist
-from parkapp.api.lots import live, lots, spots
-from parkapp.api.operations import ev, gate
+from parkapp.api.lots import levels, live, lots, open_data, spots
+from parkapp.api.operations import ev, gate, gate_sessions
 from parkapp.api.pricing import demand, discounts, rates
 from parkapp.api.reports import exports, reports
 from parkapp.api.restx import api, api_bp
@@ -25,12 +25,16 @@ for module in (
     waitlist,
     discounts,
     gate,
+    gate_sessions,
     payments,
     rates,
     ev,
     demand,
     memberships,
     audit,
+    open_data,
+    users,
+    levels,
 ):
     api.add_namespace(module.ns)
 

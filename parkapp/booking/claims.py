@@ -23,11 +23,10 @@ from parkapp.core.exceptions import (
     NotFound,
     SpotUnavailable,
     VehicleBusy,
-    WrongState,
 )
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
-from parkapp.lots import availability, lots
+from parkapp.lots import availability, hours, lots
 from parkapp.memberships import usage as membership_usage
 from parkapp.models import (
     Booking,
@@ -85,10 +84,7 @@ def check_interval(lot, starts_at, ends_at, now):
     limit = timedelta(days=lot.max_booking_days or current_app.config["MAX_BOOKING_DAYS"])
     if ends_at is not None and ends_at - start > limit:
         raise Invalid("ends_at", f"A booking at this lot can last at most {limit.days} days.")
-    if not lots.is_open_at(lot, start):
-        if park_now:
-            raise WrongState(f"{lot.name} is closed now.", code="lot_closed")
-        raise Invalid("starts_at", f"{lot.name} is closed at that time.")
+    hours.check_stay(lot, start, ends_at, park_now)
     return start, ends_at, park_now
 
 

@@ -18,7 +18,7 @@ from parkapp.core.exceptions import (
     WrongState,
 )
 from parkapp.dbsetup import write_transaction
-from parkapp.lots import availability
+from parkapp.lots import availability, hours
 from parkapp.models import (
     Booking,
     BookingStatus,
@@ -120,6 +120,9 @@ def release_by_id(booking_id, user, stamp=None):
         booking = queries.locked_for_update(booking_id)
         if booking is None or not booking.can_release(user):
             raise NotFound("No such booking.")
+        if not user.is_operator and booking.status == BookingStatus.ACTIVE:
+            # After closing the barrier opens only at the booth: staff release, drivers cannot.
+            hours.check_self_exit(booking.lot, now)
         if booking.status in (
             BookingStatus.COMPLETED,
             BookingStatus.CANCELLED,

@@ -3,7 +3,7 @@
 Every module here adds its routes to `blueprint.bp`.
 """
 
-from parkapp.check import dashboard, ev, views  # noqa: F401  (each registers its routes on bp)
+from parkapp.check import dashboard, ev, inside, views  # noqa: F401  (each registers its routes on bp)
 from parkapp.check.blueprint import bp
 
 __all__ = ["bp"]

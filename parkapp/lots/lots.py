@@ -10,9 +10,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
-from parkapp.core.timezones import lot_zone
 from parkapp.extensions import db
-from parkapp.lots import live
+from parkapp.lots import hours, live
 from parkapp.models import HOLDING, Booking, Lot
 
 EARTH_RADIUS_KM = 6371.0
@@ -37,6 +36,8 @@ class LotInput:
     max_booking_days: int = 30
     refund_hours_before: int | None = 24  # None: cancellations are never refunded
     exit_minutes_after_payment: int = 15
+    open_data: bool = True  # listed in the public occupancy feed
+    allow_overnight: bool = False  # stays may run across closing time
 
 
 @dataclass
@@ -269,9 +270,4 @@ def distance_km(point, lot):
 
 def is_open_at(lot, instant):
     """Whether the lot is open at an aware instant (opening hours are local times)."""
-    if lot.is_open_all_day:
-        return True
-    local = instant.astimezone(lot_zone(lot)).time()
-    if lot.opens_at < lot.closes_at:
-        return lot.opens_at <= local < lot.closes_at
-    return local >= lot.opens_at or local < lot.closes_at  # open across midnight
+    return hours.is_open_at(lot, instant)

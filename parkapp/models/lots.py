@@ -11,6 +11,8 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -69,6 +71,10 @@ class Lot(db.Model):
     # A stay paid at the gate or in advance leaves freely this long after paying.
     exit_minutes_after_payment: Mapped[int] = mapped_column(Integer, default=15)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Listed in the public occupancy feed for cities and map apps.
+    open_data: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A stay may run across closing time (else it must end by then; the booth lets it out).
+    allow_overnight: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Demand pricing (steps in DemandStep): bounds of the adjusted hourly rate, NULL: none.
     demand_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     demand_floor_cents: Mapped[int | None] = mapped_column(Integer)

@@ -15,7 +15,7 @@ from parkapp.billing import refunds
 from parkapp.booking import claims, lifecycle, queries
 from parkapp.core.exceptions import DomainError, NotFound
 from parkapp.core.money import money
-from parkapp.lots import availability, live, lots
+from parkapp.lots import availability, levels, live, lots
 from parkapp.lots import spots as spot_service
 from parkapp.models import SpotStatus, utcnow
 from parkapp.pricing import demand
@@ -170,6 +170,7 @@ def _render_lot(lot, form, quote=None, status=200):
         shown=shown,
         taken=availability.taken_spot_ids(lot.id, now, [s.id for s in shown["spots"]]),
         demand_now=demand.status(lot, now) if lot.demand_enabled else None,
+        by_level=levels.structure(lot),
     ), status
 
 

@@ -186,12 +186,14 @@ def booking_dict(booking):
 
 
 def _filter():
-    """The list filters; drivers and operators only ever see their own bookings."""
+    """The list filters: drivers see their own bookings, operators also every active stay
+    (the cars inside their lots), admins everything."""
     status = request.args.get("status") or None
     if status is not None and status not in STATUSES:
         raise Invalid("status", f"Status must be one of: {', '.join(STATUSES)}.")
+    everyone = current_user.is_admin or (current_user.is_operator and status == "active")
     return queries.BookingFilter(
-        user_id=None if current_user.is_admin else current_user.id,
+        user_id=None if everyone else current_user.id,
         lot_id=arg_int("lot_id", None, 1, MAX_ID),
         status=BookingStatus(status) if status else None,
         date_from=timestamp("from", request.args.get("from")),
@@ -245,7 +247,11 @@ class BookingList(Resource):
             per_page=("integer", "items per page"),
         )
     )
-    @ns.response(200, "Your bookings (admins: everyone's), newest first", booking_page)
+    @ns.response(
+        200,
+        "Your bookings (admins: everyone's; operators: every stay with status=active)",
+        booking_page,
+    )
     @ns.response(401, "No valid token", error)
     @ns.response(422, "Invalid filter", error)
     @jwt_required()

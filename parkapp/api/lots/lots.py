@@ -63,6 +63,8 @@ lot_out = ns.model(
         "opens_at": fields.String(example="07:00", description="local time; null: open 24 hours"),
         "closes_at": fields.String(example="22:00"),
         "open_all_day": fields.Boolean,
+        "allow_overnight": fields.Boolean(description="stays may run across closing time"),
+        "open_data": fields.Boolean(description="listed in the public occupancy feed"),
         "is_active": fields.Boolean,
         "total_spots": fields.Integer,
         "available_now": fields.Integer(description="bookable now (without starts_at)"),
@@ -115,6 +117,10 @@ def _lot_fields(name_required):
         "max_booking_days": fields.Integer(min=1, example=30),
         "refund_hours_before": nullable(fields.Integer(min=0, example=24)),
         "exit_minutes_after_payment": fields.Integer(min=0, example=15),
+        "allow_overnight": fields.Boolean(
+            description="stays may run across closing time (default false)"
+        ),
+        "open_data": fields.Boolean(description="listed in /open/occupancy (default true)"),
     }
 
 
@@ -155,6 +161,8 @@ def lot_dict(lot):
         "opens_at": _clock(lot.opens_at),
         "closes_at": _clock(lot.closes_at),
         "open_all_day": lot.is_open_all_day,
+        "allow_overnight": lot.allow_overnight,
+        "open_data": lot.open_data,
         "is_active": lot.is_active,
     }
 
