@@ -64,6 +64,22 @@ def write_transaction(keep_loaded=False):
         session.expire_on_commit = True
 
 
+def end_read_transaction():
+    """End the session's open transaction, if any, keeping what it loaded.
+
+    For code that runs after its caller committed (hooks): nothing is pending, so the
+    objects stay loaded, and a later write does not start from an old SQLite snapshot.
+    """
+    session = db.session()
+    if not session.in_transaction():
+        return  # committing now would autobegin a transaction only to expire everything
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def _has_writes(session):
     """Whether the session's transaction changed anything, flushed or not."""
     if session.new or session.dirty or session.deleted:

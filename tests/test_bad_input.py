@@ -56,8 +56,13 @@ def test_spots_without_a_level_come_after_the_levels_under_no_level(
     add_spots(client, admin_headers, lot, count=1, kind="ev", label_prefix="X")
     add_spots(client, admin_headers, lot, count=1, kind="compact", label_prefix="Z")
     page = text(client.get(f"/lots/{lot.id}"))
-    spots = page[page.index("out of service") :]
-    assert re.search(r"L1 ST1 .*No level .*X1 .*Z1", spots), spots
+    groups = page[page.index("Spots by level and zone") :]
+    assert re.search(r"L1 A 1 1 No level — 2 2", groups), groups
+    assert "ST1" in groups and "X1" not in groups  # the first group's spots are listed
+
+    levelless = client.get(f"/lots/{lot.id}", query_string={"group": "none-none"})
+    spots = text(levelless)[text(levelless).index("Spots by level and zone") :]
+    assert re.search(r"No level \(2 of 2 free now\) X1 .*Z1", spots), spots
 
 
 # -- 2. bad JSON ----------------------------------------------------------------------------

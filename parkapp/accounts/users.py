@@ -71,14 +71,10 @@ def search_users(term=None):
     if term:
         pattern = f"%{term.strip().lower()}%"
         plate = "".join(ch for ch in term.upper() if ch.isalnum())
-        plate_owner = select(Vehicle.user_id).where(Vehicle.plate.contains(plate or "\x00"))
-        query = query.where(
-            or_(
-                func.lower(User.email).like(pattern),
-                func.lower(User.full_name).like(pattern),
-                User.id.in_(plate_owner),
-            )
-        )
+        matches = [func.lower(User.email).like(pattern), func.lower(User.full_name).like(pattern)]
+        if plate:  # a term without letters or digits names no plate
+            matches.append(User.id.in_(select(Vehicle.user_id).where(Vehicle.plate.contains(plate))))
+        query = query.where(or_(*matches))
     return query.options(db.selectinload(User.roles))
 
 

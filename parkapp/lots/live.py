@@ -134,8 +134,10 @@ def listener():
     if state.redis() is None:
         return None
     try:
-        client = redis.Redis.from_url(state.url, socket_connect_timeout=0.5)
-        subscription = client.pubsub(ignore_subscribe_messages=True)
+        # A pool of its own, passed in: a client that made its pool closes it when it is
+        # garbage collected, which would cut the subscription off without a word.
+        pool = redis.ConnectionPool.from_url(state.url, socket_connect_timeout=0.5)
+        subscription = redis.Redis(connection_pool=pool).pubsub(ignore_subscribe_messages=True)
         subscription.subscribe(CHANNEL)
         return subscription
     except redis.RedisError as exc:
@@ -147,6 +149,7 @@ def close_listener(subscription):
     """Unsubscribe and close the listener's connection, ignoring a Redis already gone."""
     with contextlib.suppress(redis.RedisError):
         subscription.close()
+        subscription.connection_pool.disconnect()
 
 
 # -- counts -------------------------------------------------------------------------------------

@@ -49,13 +49,13 @@ def event(name, data):
 
 def events(lot_id, seconds, heartbeat=15.0, poll=1.0):
     """Server-sent event text for `seconds`: availability now, then after each change."""
-    yield f"retry: {RETRY_MS}\n\n"
-    last = availability(lot_id), _fingerprint(lot_id)
-    yield event("availability", last[0])
-    listener = live.listener()
-    now = time.monotonic()
-    deadline, next_beat, next_refresh = now + seconds, now + heartbeat, now + REFRESH_SECONDS
+    listener = live.listener()  # before the first count: a change after it is heard
     try:
+        last = availability(lot_id), _fingerprint(lot_id)
+        yield f"retry: {RETRY_MS}\n\n"
+        yield event("availability", last[0])
+        now = time.monotonic()
+        deadline, next_beat, next_refresh = now + seconds, now + heartbeat, now + REFRESH_SECONDS
         while (now := time.monotonic()) < deadline:
             heard = _wait(listener, lot_id, min(poll, deadline - now))
             if heard is None:  # Redis went away: look every second instead

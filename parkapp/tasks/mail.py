@@ -6,6 +6,7 @@ from celery import shared_task
 
 from parkapp.booking import notices
 from parkapp.core import hooks
+from parkapp.dbsetup import end_read_transaction
 from parkapp.extensions import db
 from parkapp.tasks.exports import RETRYABLE, backoff
 
@@ -38,7 +39,7 @@ def _enqueue(_sender, event, booking_id, ref):
     # The hook fires after the caller's commit; end the read transaction reading the ids
     # began, as exports' dispatch does: a SQLite snapshot older than the task's writes
     # (eager in tests, or a fast worker) could not write afterwards.
-    db.session.commit()
+    end_read_transaction()
     try:
         booking_mail.apply_async(args=[event, booking_id, ref], retry=False)
     except Exception as exc:  # broker down: the booking stands; the mail is logged as lost
