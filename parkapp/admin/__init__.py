@@ -10,7 +10,6 @@ from parkapp.admin import (  # noqa: F401  (each module registers its routes on 
     discounts,
     ev,
     exports,
-    levels,
     memberships,
     rates,
     views,

@@ -1,4 +1,4 @@
-"""Admin forms: lots, bulk spots, roles, and the user and booking filters."""
+"""Admin forms: lots, bulk spots, level and zone names, roles, and the user and booking filters."""
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from parkapp.booking.queries import BookingFilter
 from parkapp.core.timezones import lot_zone
+from parkapp.lots import levels
 from parkapp.lots.lots import picker_lots
 from parkapp.lots.spots import MAX_BULK
 from parkapp.models import ROLE_NAMES, BookingStatus, SpotKind
@@ -253,3 +254,13 @@ def show_domain_error(form, exc, aliases=None):
             field.errors = [*field.errors, *problems]
             placed = True
     return placed
+
+
+class RenameForm(FlaskForm):
+    """A new name for a level or a zone."""
+
+    name = StringField(
+        "New name",
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[InputRequired("Type the new name."), Length(max=levels.NAME_MAX)],
+    )

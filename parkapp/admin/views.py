@@ -15,13 +15,14 @@ from parkapp.admin.forms import (
     LOT_FIELD_ALIASES,
     BookingFilterForm,
     LotForm,
+    RenameForm,
     RolesForm,
     SpotsForm,
     UserSearchForm,
 )
 from parkapp.analytics import dashboard as reports
 from parkapp.booking import queries
-from parkapp.core.exceptions import Conflict, Invalid
+from parkapp.core.exceptions import Conflict, DomainError, Invalid
 from parkapp.extensions import db
 from parkapp.lots import availability, levels, lots, spots
 from parkapp.lots.lots import LotInput
@@ -292,3 +293,40 @@ def booking_list():
             queries.filtered_query(form.to_filter()), per_page=PER_PAGE, error_out=False
         )
     return render_template("admin/bookings.html", form=form, page=page)
+
+
+# Levels and zones: renamed in one place, the lot page's "Levels and zones" ----------
+
+
+def _rename(lot_id, find, rename, what):
+    lot = lots.get_lot(lot_id, include_inactive=True)
+    item = find(lot)
+    form = RenameForm()
+    if not form.validate_on_submit():
+        flash(f"{what} {item.name}: " + " ".join(form.name.errors or ["try again."]), "error")
+    else:
+        old = item.name
+        try:
+            rename(item, form.name.data)
+        except DomainError as exc:
+            refused(exc)
+        else:
+            flash(f"{what} {old} is now {item.name}.", "success")
+    return redirect(url_for("admin.lot_detail", lot_id=lot.id, _anchor="levels"))
+
+
+@bp.post("/lots/<int:lot_id>/levels/<int:level_id>/rename")
+def rename_level(lot_id, level_id):
+    """Rename a level; every spot on it shows the new name."""
+    return _rename(
+        lot_id,
+        lambda lot: levels.get_level(lot, level_id),
+        lambda level, name: levels.update_level(level, name=name),
+        "Level",
+    )
+
+
+@bp.post("/lots/<int:lot_id>/zones/<int:zone_id>/rename")
+def rename_zone(lot_id, zone_id):
+    """Rename a zone; every spot in it shows the new name."""
+    return _rename(lot_id, lambda lot: levels.get_zone(lot, zone_id), levels.rename_zone, "Zone")

@@ -1,7 +1,18 @@
 """Every model, importable from one place (Alembic needs them all loaded)."""
 
 from parkapp.models import analytics  # noqa: F401  (the rollup tables)
-from parkapp.models.audit import AuditEvent
+from parkapp.models.accounts import (
+    ADMIN,
+    OPERATOR,
+    ROLE_NAMES,
+    USER,
+    AuditEvent,
+    RevokedToken,
+    Role,
+    User,
+    Vehicle,
+    VehicleType,
+)
 from parkapp.models.billing import (
     GATE_METHODS,
     Discount,
@@ -41,8 +52,6 @@ from parkapp.models.memberships import (
 )
 from parkapp.models.pricing import ALL_WEEKDAYS, DemandDirection, DemandStep, Rate, RateKind
 from parkapp.models.types import utcnow
-from parkapp.models.users import ADMIN, OPERATOR, ROLE_NAMES, USER, RevokedToken, Role, User
-from parkapp.models.vehicles import Vehicle, VehicleType
 from parkapp.models.waitlist import QUEUED, WaitlistEntry, WaitlistStatus
 
 __all__ = [

@@ -6,8 +6,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
+from parkapp.models.accounts import VehicleType
 from parkapp.models.types import UTCDateTime, enum_column, utcnow
-from parkapp.models.vehicles import VehicleType
 
 
 class BookingStatus(StrEnum):

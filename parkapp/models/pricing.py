@@ -18,9 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
+from parkapp.models.accounts import VehicleType
 from parkapp.models.lots import SpotKind
 from parkapp.models.types import UTCDateTime, enum_column, utcnow
-from parkapp.models.vehicles import VehicleType
 
 ALL_WEEKDAYS = 0b1111111  # bit 0 = Monday ... bit 6 = Sunday
 

@@ -6,9 +6,9 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
+from parkapp.models.accounts import VehicleType
 from parkapp.models.lots import SpotKind
 from parkapp.models.types import UTCDateTime, enum_column, utcnow
-from parkapp.models.vehicles import VehicleType
 
 
 class WaitlistStatus(StrEnum):

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from parkapp.core.exceptions import Invalid
 from parkapp.extensions import db
 from parkapp.models import ADMIN, OPERATOR
-from parkapp.models.audit import AuditEvent
+from parkapp.models.accounts import AuditEvent
 from parkapp.models.types import utcnow
 
 REDACTED = "[redacted]"

@@ -1,12 +1,15 @@
-"""Accounts and roles (Flask-Security-Too models) and revoked API tokens."""
+"""Accounts: users and roles (Flask-Security-Too models), revoked API tokens, drivers'
+vehicles by normalised licence plate, and the audit log of what staff changed."""
+
+from enum import StrEnum
 
 from flask import current_app
 from flask_security.models import fsqla_v3 as fsqla
-from sqlalchemy import Boolean, String, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
-from parkapp.models.types import UTCDateTime, utcnow
+from parkapp.models.types import UTCDateTime, enum_column, utcnow
 
 fsqla.FsModels.set_db_info(db, user_table_name="users", role_table_name="roles")
 
@@ -82,3 +85,60 @@ class RevokedToken(db.Model):
     jti: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at = mapped_column(UTCDateTime, nullable=False)
     revoked_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class VehicleType(StrEnum):
+    CAR = "car"
+    MOTORCYCLE = "motorcycle"
+    VAN = "van"
+    TRUCK = "truck"
+
+
+class Vehicle(db.Model):
+    """A vehicle a driver keeps on their account."""
+
+    __tablename__ = "vehicles"
+    __table_args__ = (UniqueConstraint("user_id", "plate", name="uq_vehicles_user_plate"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plate: Mapped[str] = mapped_column(String(16), index=True)
+    vehicle_type: Mapped[VehicleType] = mapped_column(
+        enum_column(VehicleType), default=VehicleType.CAR
+    )
+    make: Mapped[str] = mapped_column(String(60), default="")
+    model: Mapped[str] = mapped_column(String(60), default="")
+    colour: Mapped[str] = mapped_column(String(30), default="")
+    is_ev: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Holds a disabled parking permit: may use accessible spots, and gets them first.
+    accessible: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    owner = relationship("User", back_populates="vehicles")
+
+
+class AuditEvent(db.Model):
+    """Who did what to which object, when and from where, with the changed fields."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_created", "action", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    # The email is kept as it was: the account may be renamed or erased later.
+    actor_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    actor_email: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    before = mapped_column(JSON, nullable=True)
+    after = mapped_column(JSON, nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    endpoint: Mapped[str | None] = mapped_column(String(120))
+
+    @property
+    def target(self):
+        """`type:id`, e.g. `lot:3`."""
+        return f"{self.target_type}:{self.target_id}" if self.target_id else self.target_type
