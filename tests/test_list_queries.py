@@ -102,9 +102,6 @@ def test_waitlist_entry_with_many_ahead(
 # -- pages ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="N+1 left: the page counts each entry's position with its own query"
-)
 def test_waitlist_page(client, auth, driver, make_user, make_lot, count_queries):
     queue_in_full_lots(driver, make_user, make_lot, 1)
     auth.login(driver.email)
