@@ -74,8 +74,8 @@ def make_plan(**fields):
     return memberships.create_plan(PlanInput(**values))
 
 
-def vehicles_of(user, count):
-    return [add_vehicle(user, f"MEM{user.id}X{n}", "car") for n in range(count)]
+def vehicles_of(user, count, prefix="MEM"):
+    return [add_vehicle(user, f"{prefix}{user.id}X{n}", "car") for n in range(count)]
 
 
 def reserve(user, lot, plate, hours, starts_in=2):

@@ -18,6 +18,7 @@ membership stays in force until `ends_at`.
 import calendar
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from parkapp.core import hooks
 from parkapp.core.exceptions import Conflict, DomainError, Invalid, NotFound, WrongState
@@ -39,6 +40,7 @@ from parkapp.memberships.plans import (  # noqa: F401 (the plans' names, as call
 from parkapp.models import (
     Membership,
     MembershipPayment,
+    MembershipPlan,
     MembershipStatus,
     MembershipVehicle,
     PaymentStatus,
@@ -101,9 +103,16 @@ def get_membership(membership_id, user):
 
 
 def memberships_of(user):
-    """The user's memberships, newest first."""
+    """The user's memberships, newest first, with their plans, vehicles and payments loaded."""
     return db.session.scalars(
-        select(Membership).where(Membership.user_id == user.id).order_by(Membership.id.desc())
+        select(Membership)
+        .where(Membership.user_id == user.id)
+        .order_by(Membership.id.desc())
+        .options(
+            selectinload(Membership.plan).selectinload(MembershipPlan.lots),
+            selectinload(Membership.attached).selectinload(MembershipVehicle.vehicle),
+            selectinload(Membership.payments),
+        )
     ).all()
 
 

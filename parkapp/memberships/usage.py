@@ -135,6 +135,16 @@ def terms_for(user, lot, plate, at, now=None):
     return membership, _terms(membership, left)
 
 
+def terms_among(membership, booking, stays, now):
+    """`terms_for_booking` from the membership's stays already loaded (no query)."""
+    start, end = period_of(membership, booking.starts_at)
+    included = membership.plan.included_hours * 60
+    used = sum(
+        stay_minutes(b, now) for b in stays if b.id < booking.id and start <= b.starts_at < end
+    )
+    return _terms(membership, included - min(included, used))
+
+
 def terms_for_booking(booking, now=None):
     """The MembershipTerms a booking is priced with (None without a membership)."""
     membership = booking.membership

@@ -62,7 +62,8 @@ def _page(subscribe_forms=None, attach_forms=None, status=200):
     offers = [
         (plan, subscribe_forms.get(plan.id) or SubscribeForm(plan, vehicles)) for plan in plans
     ]
-    rows = [(m, savings.usage(m), attach_forms.get(m.id) or AttachForm(m, vehicles)) for m in mine]
+    usages = savings.usages(mine)
+    rows = [(m, usages[m.id], attach_forms.get(m.id) or AttachForm(m, vehicles)) for m in mine]
     return render_template(
         "user/memberships.html",
         offers=offers,
