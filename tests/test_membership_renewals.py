@@ -6,6 +6,7 @@ Mail goes through the session's real SMTP server (aiosmtpd) and is read back fro
 """
 
 import io
+import re
 import threading
 from datetime import timedelta
 
@@ -337,3 +338,17 @@ def test_api_adds_a_vehicle_then_subscribes(client, driver_headers):
     assert [v["id"] for v in body["vehicles"]] == [car]
     assert body["auto_renew"] is True and body["next_renewal_at"] == body["ends_at"]
     assert body["renewal_failed"] is False and body["grace_until"] is None
+
+
+def test_a_refused_form_leaves_the_other_forms_showing_their_settings(client, auth, driver):
+    plan, other = make_plan(), make_plan(name="Weekender")
+    membership = memberships.subscribe(driver, plan.id, [a_car(driver)])
+    auth.login(driver.email)
+    response = client.post(
+        f"/memberships/plans/{other.id}", data={f"plan{other.id}-plan_id": other.id}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for box in (f"renewal{membership.id}-auto_renew", f"plan{plan.id}-auto_renew"):
+        tag = re.search(rf'<input[^>]*id="{box}"[^>]*>', html).group(0)
+        assert "checked" in tag, tag  # as set, not as the other form's post left it

@@ -48,8 +48,11 @@ class AutoRenewForm(FlaskForm):
 
     def __init__(self, membership, **kwargs):
         super().__init__(prefix=f"renewal{membership.id}", **kwargs)
-        if not self.is_submitted():
-            self.auto_renew.data = membership.auto_renew
+
+    @classmethod
+    def showing(cls, membership):
+        """The form as the page shows it: the membership's setting, whatever was posted."""
+        return cls(membership, formdata=None, data={"auto_renew": membership.auto_renew})
 
 
 class AttachForm(FlaskForm):
@@ -72,11 +75,17 @@ def _page(subscribe_forms=None, attach_forms=None, status=200):
     subscribe_forms = subscribe_forms or {}
     attach_forms = attach_forms or {}
     offers = [
-        (plan, subscribe_forms.get(plan.id) or SubscribeForm(plan, vehicles)) for plan in plans
+        (plan, subscribe_forms.get(plan.id) or SubscribeForm(plan, vehicles, formdata=None))
+        for plan in plans
     ]
     usages = savings.usages(mine)
     rows = [
-        (m, usages[m.id], attach_forms.get(m.id) or AttachForm(m, vehicles), AutoRenewForm(m))
+        (
+            m,
+            usages[m.id],
+            attach_forms.get(m.id) or AttachForm(m, vehicles),
+            AutoRenewForm.showing(m),
+        )
         for m in mine
     ]
     return render_template(
