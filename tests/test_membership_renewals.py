@@ -352,3 +352,17 @@ def test_a_refused_form_leaves_the_other_forms_showing_their_settings(client, au
     for box in (f"renewal{membership.id}-auto_renew", f"plan{plan.id}-auto_renew"):
         tag = re.search(rf'<input[^>]*id="{box}"[^>]*>', html).group(0)
         assert "checked" in tag, tag  # as set, not as the other form's post left it
+
+
+def test_with_stripe_an_auto_renewal_cannot_be_charged_and_enters_the_grace(
+    app, driver, monkeypatch, mailbox
+):
+    """A Checkout needs the driver there: unattended, the renewal's payment is refused."""
+    membership = memberships.subscribe(driver, make_plan().id, [a_car(driver)])
+    ended(membership)
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_parkapp")
+    result = renewals.upkeep(utcnow())
+    assert result["failed"] == 1 and result["mailed"] == 1
+    membership = fresh(membership)
+    assert membership.renewal_failed and len(membership.payments) == 1  # nothing charged
+    assert subjects(mailbox) == ["Your Commuter membership could not be renewed"]
