@@ -175,6 +175,8 @@ class Config:
     REMINDER_MINUTES_BEFORE = env_int("REMINDER_MINUTES_BEFORE", 60)
     INACTIVE_DAYS = env_int("INACTIVE_DAYS", 30)
     MEMBERSHIP_REMINDER_DAYS = env_int("MEMBERSHIP_REMINDER_DAYS", 7)
+    # A failed auto-renewal keeps the membership in force this long, retried daily, then lapses
+    MEMBERSHIP_GRACE_DAYS = env_int("MEMBERSHIP_GRACE_DAYS", 3)
     PLATE_RETENTION_DAYS = env_int("PLATE_RETENTION_DAYS", 730)  # old bookings lose their plate
     # Export jobs: a worker's lease on a job lasts this long without a heartbeat; the upkeep
     # task looks for expired leases this often; a job whose worker died this often fails.

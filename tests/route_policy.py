@@ -117,6 +117,7 @@ POLICY = {
     "user.detach_vehicle": OWNER,
     "user.cancel_membership": OWNER,
     "user.renew_membership": OWNER,
+    "user.set_auto_renew": OWNER,
     # --- check (the gate, health) ---------------------------------------------------------
     "check.healthz": PUBLIC,
     "metrics": PUBLIC,  # with METRICS_TOKEN set it needs the token (tests/test_metrics.py)

@@ -1,6 +1,8 @@
 """The membership API: admins manage plans; drivers subscribe, attach vehicles, see usage,
 cancel and renew; the next quote and booking carry the membership's lines."""
 
+import itertools
+
 import pytest
 from sqlalchemy import func, select
 
@@ -38,10 +40,16 @@ def add_vehicles(client, headers, *plates):
     return ids
 
 
-def subscribe(client, headers, plan_id, vehicle_ids):
+PLATES = itertools.count()
+
+
+def subscribe(client, headers, plan_id, vehicle_ids=None, **fields):
+    """POST /memberships; without `vehicle_ids`, for a vehicle of the driver's added now."""
+    if vehicle_ids is None:
+        vehicle_ids = add_vehicles(client, headers, f"SUB{next(PLATES)}")
     return client.post(
         f"{API}/memberships",
-        json={"plan_id": plan_id, "vehicle_ids": vehicle_ids},
+        json={"plan_id": plan_id, "vehicle_ids": vehicle_ids, **fields},
         headers=headers,
     )
 
@@ -115,7 +123,7 @@ def test_a_fourth_vehicle_gets_a_clear_409_and_nothing_changes(client, driver_he
 
 
 def test_cancel_then_renew(client, driver_headers, plan):
-    membership = subscribe(client, driver_headers, plan["id"], []).get_json()
+    membership = subscribe(client, driver_headers, plan["id"]).get_json()
     url = f"{API}/memberships/{membership['id']}"
     cancelled = client.post(f"{url}/cancel", headers=driver_headers).get_json()
     assert cancelled["status"] == "cancelled" and cancelled["auto_renew"] is False
@@ -129,7 +137,7 @@ def test_cancel_then_renew(client, driver_headers, plan):
 
 def test_another_drivers_membership_is_not_found(client, driver_headers, other_headers, plan):
     [car] = add_vehicles(client, other_headers, "OTHER1")
-    membership = subscribe(client, driver_headers, plan["id"], []).get_json()
+    membership = subscribe(client, driver_headers, plan["id"]).get_json()
     url = f"{API}/memberships/{membership['id']}"
     assert client.get(url, headers=other_headers).status_code == 404
     assert client.post(f"{url}/cancel", headers=other_headers).status_code == 404
@@ -141,8 +149,8 @@ def test_another_drivers_membership_is_not_found(client, driver_headers, other_h
 
 
 def test_subscribing_twice_to_a_plan_is_a_conflict(client, driver_headers, plan):
-    assert subscribe(client, driver_headers, plan["id"], []).status_code == 201
-    twice = subscribe(client, driver_headers, plan["id"], [])
+    assert subscribe(client, driver_headers, plan["id"]).status_code == 201
+    twice = subscribe(client, driver_headers, plan["id"])
     assert twice.status_code == 409 and twice.get_json()["code"] == "already_member"
 
 
@@ -168,7 +176,7 @@ def test_plans_are_managed_by_admins_and_read_by_anyone(
     )
     assert client.delete(url, headers=admin_headers).status_code == 204
     assert client.get(f"{API}/membership-plans").get_json()["total"] == 0
-    gone = subscribe(client, driver_headers, plan["id"], [])
+    gone = subscribe(client, driver_headers, plan["id"])
     assert gone.status_code == 404
 
 

@@ -113,7 +113,11 @@ def seed(client, password):
         )
     )
     vehicle = _ok(post("driver", "/vehicles", {"plate": PLATE}))
-    membership = _ok(post("driver", "/memberships", {"plan_id": plan["id"]}))
+    # the membership covers another car: the seeded booking of PLATE keeps a price to pay
+    covered = _ok(post("driver", "/vehicles", {"plate": "MEMBER 1"}))
+    membership = _ok(
+        post("driver", "/memberships", {"plan_id": plan["id"], "vehicle_ids": [covered["id"]]})
+    )
     stay = {"starts_at": iso(hours_from_now(30)), "ends_at": iso(hours_from_now(32))}
     booking = _ok(post("driver", "/bookings", {"lot_id": lot_id, "vehicle_plate": PLATE, **stay}))
     payment = _ok(

@@ -2,15 +2,13 @@
 
 import itertools
 
-import pytest
-
 from parkapp.booking import lifecycle
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships
 from parkapp.models import Booking
 from parkapp.waitlist import queue as waitlist
 from tests.conftest import api_book
-from tests.test_memberships import make_plan
+from tests.test_memberships import make_plan, vehicles_of
 from tests.test_payments import post_payment, stay
 from tests.test_waitlist import park
 
@@ -61,16 +59,15 @@ def test_payment_list(client, driver_headers, make_lot, count_queries):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="N+1 left: membership_dict runs savings.usage (bookings), the plan, lot, vehicles "
-    "and latest payment per membership: 6 statements each",
-)
-def test_membership_list(client, driver, driver_headers, count_queries):
+def test_membership_list(client, driver, driver_headers, make_lot, count_queries):
     def subscribe(count):
         for _ in range(count):
-            plan = make_plan(name=f"Plan {next(NUMBERS)}")
-            memberships.subscribe(db.session.merge(driver), plan.id)
+            lot = make_lot()
+            plan = make_plan(name=f"Plan {next(NUMBERS)}", lot_ids=[lot.id], vehicle_limit=2)
+            cars = vehicles_of(db.session.merge(driver), 2, f"M{next(NUMBERS)}")
+            memberships.subscribe(db.session.merge(driver), plan.id, [c.id for c in cars])
+            response = api_book(client, driver_headers, lot, vehicle_plate=cars[0].plate)
+            assert response.status_code == 201, response.get_json()  # a stay it prices
 
     subscribe(1)
     assert_flat(client, "/api/v1/memberships", driver_headers, lambda: subscribe(5), count_queries)
@@ -102,9 +99,6 @@ def test_waitlist_entry_with_many_ahead(
 # -- pages ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="N+1 left: the page counts each entry's position with its own query"
-)
 def test_waitlist_page(client, auth, driver, make_user, make_lot, count_queries):
     queue_in_full_lots(driver, make_user, make_lot, 1)
     auth.login(driver.email)

@@ -19,7 +19,7 @@ from parkapp.models import (
 from tests.conftest import hours_from_now, iso
 from tests.stripe_stub import WEBHOOK_SECRET, StripeStub
 from tests.test_api_memberships import PLAN, add_vehicles, subscribe
-from tests.test_memberships import make_plan
+from tests.test_memberships import a_car, make_plan
 
 API = "/api/v1"
 WEBHOOK = f"{API}/payments/stripe/webhook"
@@ -103,8 +103,10 @@ def test_idempotency_key_again_returns_the_first_membership_and_charges_once(
     client, driver_headers, plan
 ):
     headers = {**driver_headers, "Idempotency-Key": "member-1"}
-    first = client.post(f"{API}/memberships", json={"plan_id": plan["id"]}, headers=headers)
-    again = client.post(f"{API}/memberships", json={"plan_id": plan["id"]}, headers=headers)
+    [car] = add_vehicles(client, driver_headers, "IDEM 1")
+    body = {"plan_id": plan["id"], "vehicle_ids": [car]}
+    first = client.post(f"{API}/memberships", json=body, headers=headers)
+    again = client.post(f"{API}/memberships", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.get_json()["id"] == first.get_json()["id"]
     assert count(MembershipPayment) == 1
@@ -137,7 +139,7 @@ def test_with_stripe_the_membership_waits_for_its_checkout_to_be_paid(
 
 
 def test_an_expired_checkout_ends_the_waiting_membership(client, driver_headers, plan, stub):
-    body = subscribe(client, driver_headers, plan["id"], []).get_json()
+    body = subscribe(client, driver_headers, plan["id"]).get_json()
     payment = db.session.get(MembershipPayment, body["payment"]["id"])
     session = dict(stub.sessions[payment.provider_ref], status="expired")
     payload, headers = stub.event("checkout.session.expired", session)
@@ -145,12 +147,12 @@ def test_an_expired_checkout_ends_the_waiting_membership(client, driver_headers,
     db.session.expire_all()
     assert db.session.get(Membership, body["id"]).status == MembershipStatus.EXPIRED
     assert payment.status == PaymentStatus.FAILED
-    assert subscribe(client, driver_headers, plan["id"], []).status_code == 201  # may try again
+    assert subscribe(client, driver_headers, plan["id"]).status_code == 201  # may try again
 
 
 def test_stripe_down_creates_no_membership(client, driver_headers, plan, stub):
     stub.fail.add("checkout")
-    response = subscribe(client, driver_headers, plan["id"], [])
+    response = subscribe(client, driver_headers, plan["id"])
     assert response.status_code == 503
     assert response.get_json()["code"] == "payment_provider_unavailable"
     assert count(Membership) == 0 and count(MembershipPayment) == 0
@@ -158,9 +160,11 @@ def test_stripe_down_creates_no_membership(client, driver_headers, plan, stub):
 
 def test_memberships_page_shows_the_refusal_next_to_the_form(client, auth, driver, no_payments):
     plan = make_plan()
+    car = a_car(driver)
     auth.login()
     response = client.post(
-        f"/memberships/plans/{plan.id}", data={f"plan{plan.id}-plan_id": plan.id}
+        f"/memberships/plans/{plan.id}",
+        data={f"plan{plan.id}-plan_id": plan.id, f"plan{plan.id}-vehicle_ids": car},
     )
     assert response.status_code == 503
     assert "cannot be paid for right now" in response.get_data(as_text=True)
@@ -168,7 +172,7 @@ def test_memberships_page_shows_the_refusal_next_to_the_form(client, auth, drive
 
 
 def test_renewing_by_hand_without_payments_is_refused(client, driver, driver_headers, app):
-    membership = memberships.subscribe(driver, make_plan().id, [])
+    membership = memberships.subscribe(driver, make_plan().id, [a_car(driver)])
     ends = membership.ends_at
     app.config["PAYMENTS_TEST_MODE"] = False
     try:
@@ -187,21 +191,24 @@ def _ended(membership):
     return now
 
 
-def test_auto_renewal_without_payments_expires_instead_of_extending(app, driver, no_payments):
+def test_auto_renewal_without_payments_fails_into_grace_instead_of_extending(
+    app, driver, no_payments
+):
     app.config["PAYMENTS_TEST_MODE"] = True  # subscribed while payments worked
-    membership = memberships.subscribe(driver, make_plan().id, [])
+    membership = memberships.subscribe(driver, make_plan().id, [a_car(driver)])
     app.config["PAYMENTS_TEST_MODE"] = False
     now = _ended(membership)
 
-    assert membership_renewals.settle_due(now) == {"renewed": 0, "expired": 1}
+    assert membership_renewals.settle_due(now)["failed"] == 1
 
     db.session.expire_all()
-    assert membership.status == MembershipStatus.EXPIRED and membership.ends_at < now
+    assert membership.status == MembershipStatus.ACTIVE and membership.ends_at < now
+    assert membership.grace_until > now  # test_membership_renewals.py follows it to the end
     assert membership.total_paid_cents == 4900 and count(MembershipPayment) == 1
 
 
 def test_auto_renewal_in_test_mode_takes_one_payment_per_term(driver):
-    membership = memberships.subscribe(driver, make_plan().id, [])
+    membership = memberships.subscribe(driver, make_plan().id, [a_car(driver)])
     now = _ended(membership)
 
     membership_renewals.settle_due(now)

@@ -74,8 +74,13 @@ def make_plan(**fields):
     return memberships.create_plan(PlanInput(**values))
 
 
-def vehicles_of(user, count):
-    return [add_vehicle(user, f"MEM{user.id}X{n}", "car") for n in range(count)]
+def a_car(user):
+    """The id of one of the user's vehicles (added the first time): memberships need one."""
+    return user.vehicles[0].id if user.vehicles else add_vehicle(user, f"CAR{user.id}", "car").id
+
+
+def vehicles_of(user, count, prefix="MEM"):
+    return [add_vehicle(user, f"{prefix}{user.id}X{n}", "car") for n in range(count)]
 
 
 def reserve(user, lot, plate, hours, starts_in=2):
@@ -202,18 +207,19 @@ def test_one_membership_per_plan_and_only_own_vehicles(driver, make_user):
     stranger_car = vehicles_of(make_user(email="s@example.com"), 1)[0]
     with pytest.raises(Invalid):
         memberships.subscribe(driver, plan.id, [stranger_car.id])
-    memberships.subscribe(driver, plan.id, [])
+    memberships.subscribe(driver, plan.id, [a_car(driver)])
     with pytest.raises(Conflict) as twice:
-        memberships.subscribe(driver, plan.id, [])
+        memberships.subscribe(driver, plan.id, [a_car(driver)])
     assert twice.value.code == "already_member"
     memberships.set_plan_active(plan, False)
     with pytest.raises(NotFound):
-        memberships.subscribe(make_user(email="late@example.com"), plan.id, [])
+        late = make_user(email="late@example.com")
+        memberships.subscribe(late, plan.id, [a_car(late)])
 
 
 def test_subscribing_records_the_price_as_charged(driver):
     plan = make_plan(duration_months=3, price_cents=12000)
-    membership = memberships.subscribe(driver, plan.id, [])
+    membership = memberships.subscribe(driver, plan.id, [a_car(driver)])
     assert membership.price_cents == membership.total_paid_cents == 12000
     assert membership.paid_at is not None
     assert membership.ends_at == add_months(membership.starts_at, 3)
@@ -276,7 +282,7 @@ def test_cancel_stops_renewal_but_keeps_the_membership_until_its_end(driver, lot
 
 def test_renew_adds_a_term_and_charges_it(driver):
     plan = make_plan(price_cents=4900)
-    membership = memberships.subscribe(driver, plan.id, [])
+    membership = memberships.subscribe(driver, plan.id, [a_car(driver)])
     memberships.cancel(membership)
     ends = membership.ends_at
     memberships.renew(membership)
@@ -295,32 +301,33 @@ def _move(membership, starts_at, ends_at):
 
 def test_renewal_task_renews_an_ended_membership_exactly_once(driver):
     plan = make_plan(price_cents=4900)
-    membership = memberships.subscribe(driver, plan.id, [])
+    membership = memberships.subscribe(driver, plan.id, [a_car(driver)])
     now = utcnow()
     _move(membership, now - timedelta(days=31), now - timedelta(minutes=5))
     first = membership_renewals.settle_due(now)
     second = membership_renewals.settle_due(now)
     db.session.expire_all()
-    assert first == {"renewed": 1, "expired": 0} and second == {"renewed": 0, "expired": 0}
+    assert first["renewed"] == 1 and sum(first.values()) == 1
+    assert sum(second.values()) == 0
     assert membership.total_paid_cents == 9800 and membership.renewals == 1
     assert membership.ends_at > now and membership.status == MembershipStatus.ACTIVE
 
 
 def test_renewal_task_expires_a_cancelled_membership(driver):
-    membership = memberships.subscribe(driver, make_plan().id, [])
+    membership = memberships.subscribe(driver, make_plan().id, [a_car(driver)])
     memberships.cancel(membership)
     now = utcnow()
     _move(membership, now - timedelta(days=31), now - timedelta(minutes=5))
-    assert membership_renewals.settle_due(now) == {"renewed": 0, "expired": 1}
+    settled = membership_renewals.settle_due(now)
+    assert settled["expired"] == 1 and sum(settled.values()) == 1
     db.session.expire_all()
     assert membership.status == MembershipStatus.EXPIRED and membership.total_paid_cents == 4900
 
 
 def test_renewal_reminder_is_mailed_once_before_renewal(driver, make_user, mailbox):
-    membership = memberships.subscribe(driver, make_plan(price_cents=4900).id, [])
-    later = memberships.subscribe(
-        make_user(email="later@example.com"), make_plan(name="Weekender").id, []
-    )
+    membership = memberships.subscribe(driver, make_plan(price_cents=4900).id, [a_car(driver)])
+    later_user = make_user(email="later@example.com")
+    later = memberships.subscribe(later_user, make_plan(name="Weekender").id, [a_car(later_user)])
     now = utcnow()
     _move(membership, now - timedelta(days=25), now + timedelta(days=6))
     _move(later, now, now + timedelta(days=20))
@@ -339,11 +346,22 @@ def test_beat_runs_the_registered_renewal_task_daily(app, driver, mailbox):
     entry = celery.conf.beat_schedule["membership-renewals"]
     assert entry["task"] == "parkapp.tasks.upkeep.membership_renewals"
     assert entry["schedule"].day_of_month == set(range(1, 32)) and len(entry["schedule"].hour) == 1
-    membership = memberships.subscribe(driver, make_plan().id, [])
+    membership = memberships.subscribe(driver, make_plan().id, [a_car(driver)])
     now = utcnow()
     _move(membership, now - timedelta(days=31), now - timedelta(minutes=1))
     result = run_task(app, "parkapp.tasks.upkeep.membership_renewals")
-    assert result.result == {"renewed": 1, "expired": 0, "reminded": 0}
+    assert result.result == {
+        "renewed": 1,
+        "failed": 0,
+        "retrying": 0,
+        "lapsed": 0,
+        "expired": 0,
+        "mailed": 0,
+        "reminded": 0,
+        "receipts": 1,
+    }
+    (receipt,) = mailbox.to("driver@example.com")
+    assert receipt["Subject"].startswith("Receipt M-")
     assert run_task(app, "parkapp.tasks.upkeep.membership_renewals").result["renewed"] == 0
     assert db.session.get(Membership, membership.id).renewals == 1
 
@@ -383,7 +401,7 @@ def _race(app, count, work):
 
 
 def test_concurrent_renewal_runs_renew_once(app, driver):
-    membership = memberships.subscribe(driver, make_plan(price_cents=4900).id, [])
+    membership = memberships.subscribe(driver, make_plan(price_cents=4900).id, [a_car(driver)])
     now = utcnow()
     _move(membership, now - timedelta(days=31), now - timedelta(minutes=5))
     db.session.commit()

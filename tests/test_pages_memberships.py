@@ -12,7 +12,7 @@ from parkapp.accounts.vehicles import add_vehicle
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships
 from parkapp.models import Booking, Membership, MembershipPlan, MembershipStatus, utcnow
-from tests.test_memberships import make_plan
+from tests.test_memberships import a_car, make_plan
 from tests.test_pages_discounts import booking_form, page_text
 
 
@@ -157,7 +157,7 @@ def test_driver_attaches_detaches_cancels_and_renews(client, auth, driver, make_
 
 def test_another_drivers_membership_pages_are_not_found(client, auth, driver, make_user):
     other = make_user(email="other@example.com")
-    membership = memberships.subscribe(other, make_plan().id, [])
+    membership = memberships.subscribe(other, make_plan().id, [a_car(other)])
     auth.login()
     for action in ("cancel", "renew", "vehicles"):
         assert client.post(f"/memberships/{membership.id}/{action}").status_code == 404

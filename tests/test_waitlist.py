@@ -77,6 +77,12 @@ def test_leaving_moves_everyone_behind_up(queue):
 
     assert reload(entries[0]).status == WaitlistStatus.LEFT
     assert [str(waitlist.position(e)) for e in entries[1:]] == ["1st of 2", "2nd of 2"]
+    # the one-query positions of a list page agree with each entry's own
+    assert {k: str(v) for k, v in waitlist.positions(entries[1:]).items()} == {
+        entries[1].id: "1st of 2",
+        entries[2].id: "2nd of 2",
+    }
+    assert waitlist.positions([]) == {}
 
 
 def test_ordinals_read_naturally():

@@ -42,10 +42,11 @@ class Bill:
         return self.due_cents == 0
 
 
-def price(booking, until, discount=None):
+def price(booking, until, discount=None, terms=None):
     """The itemised price of `booking` if it is billed until `until` (None: as booked).
 
     `discount`: a promo code to price with instead of the booking's own (a preview).
+    `terms`: its membership's terms when the caller worked them out (a list's stays).
     """
     vehicle_type = booking.vehicle_type or (
         booking.vehicle.vehicle_type if booking.vehicle else None
@@ -59,7 +60,7 @@ def price(booking, until, discount=None):
             vehicle_type=vehicle_type,
             discount=discount or booking.discount,
             demand=quoted_demand(booking),
-            membership=membership_usage.terms_for_booking(booking),
+            membership=terms or membership_usage.terms_for_booking(booking),
         )
     )
     charging = ev.charging_lines(booking, until)  # energy and idle fee, billed with the stay

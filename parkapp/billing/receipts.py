@@ -44,7 +44,7 @@ def receipt_pdf(payment):
         Paragraph(lot.name, styles["Heading2"]),
         Paragraph(", ".join(part for part in (lot.address, lot.city) if part), styles["Normal"]),
         Spacer(1, 4 * mm),
-        _facts(_payment_facts(payment) + _stay_facts(booking)),
+        facts_table(_payment_facts(payment) + _stay_facts(booking)),
         Spacer(1, 5 * mm),
         Paragraph("Price", styles["Heading3"]),
         _price_table(bill.quote),
@@ -59,7 +59,7 @@ def receipt_pdf(payment):
             Paragraph("Refunds", styles["Heading3"]),
             Listing(["Date", "Receipt", "Reason", "Amount"], refund_rows),
         ]
-    story += [Spacer(1, 5 * mm), _facts(_totals(booking, bill))]
+    story += [Spacer(1, 5 * mm), facts_table(_totals(booking, bill))]
     buffer = BytesIO()
     SimpleDocTemplate(
         buffer,
@@ -98,7 +98,8 @@ def _stay_facts(booking):
     return facts
 
 
-def _facts(pairs):
+def facts_table(pairs):
+    """(label, value) rows as a two-column table, labels muted (membership receipts too)."""
     table = Table([list(pair) for pair in pairs], colWidths=[50 * mm, 120 * mm], hAlign="LEFT")
     table.setStyle(
         TableStyle([("FONTSIZE", (0, 0), (-1, -1), 10), ("TEXTCOLOR", (0, 0), (0, -1), LABEL)])

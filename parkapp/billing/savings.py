@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from parkapp.billing import bills as billing
 from parkapp.extensions import db
-from parkapp.memberships.usage import MINUTE, USING, minutes_used, period_of
-from parkapp.models import Booking, utcnow
+from parkapp.memberships.usage import MINUTE, USING, period_of, stay_minutes, terms_among
+from parkapp.models import Booking, Lot, utcnow
 
 
 @dataclass(frozen=True)
@@ -38,32 +39,56 @@ class Usage:
         return round(self.left_minutes / 60, 2)
 
 
-def saved_cents(booking):
-    """What the membership lines took off a booking's price."""
+def saved_cents(booking, terms=None):
+    """What the membership lines took off a booking's price (`terms`: known already)."""
     if booking.released_at is not None:
-        quote = billing.price(booking, billing.billed_until(booking, booking.released_at))
+        until = billing.billed_until(booking, booking.released_at)
     else:
-        quote = billing.price(booking, booking.booked_ends_at)
+        until = booking.booked_ends_at
+    quote = billing.price(booking, until, terms=terms)
     return -sum(ln.amount_cents for ln in quote.lines if ln.label.startswith("Membership "))
 
 
 def usage(membership, now=None):
     """Hours used and left in the current period, stays, money saved, days remaining."""
+    return usages([membership], now)[membership.id]
+
+
+def usages(memberships, now=None):
+    """{membership id: Usage} for several memberships, their stays read in one query."""
     now = now or utcnow()
-    at = min(max(now, membership.starts_at), membership.ends_at - MINUTE)
+    stays = {m.id: [] for m in memberships}
+    if stays:
+        query = (
+            select(Booking)
+            .where(Booking.membership_id.in_(stays), Booking.status.in_(USING))
+            .order_by(Booking.id)
+            .options(
+                selectinload(Booking.spot),
+                selectinload(Booking.lot).selectinload(Lot.rates),
+                selectinload(Booking.vehicle),
+                selectinload(Booking.discount),
+                selectinload(Booking.charging_sessions),
+            )
+        )
+        for booking in db.session.scalars(query):
+            stays[booking.membership_id].append(booking)
+    return {m.id: _usage(m, stays[m.id], now) for m in memberships}
+
+
+def _usage(membership, stays, now):
+    at = min(max(now, membership.starts_at), membership.in_force_until - MINUTE)
     start, end = period_of(membership, at)
-    stays = db.session.scalars(
-        select(Booking)
-        .where(Booking.membership_id == membership.id, Booking.status.in_(USING))
-        .order_by(Booking.id)
-    ).all()
+    included = membership.plan.included_hours * 60
+    # the period's stays, as memberships.usage.minutes_used counts them
+    used = sum(stay_minutes(b, now) for b in stays if start <= b.starts_at < end)
     remaining = membership.ends_at - now
     return Usage(
         period_start=start,
         period_end=end,
-        included_minutes=membership.plan.included_hours * 60,
-        used_minutes=minutes_used(membership, start, end, now),
+        included_minutes=included,
+        used_minutes=min(included, used),
         stays=len(stays),
-        saved_cents=sum(saved_cents(b) for b in stays),
+        saved_cents=sum(saved_cents(b, terms_among(membership, b, stays, now)) for b in stays),
         days_remaining=max(0, -(-remaining // timedelta(days=1))),
     )

@@ -16,17 +16,28 @@ membership stays in force until `ends_at`.
 """
 
 import calendar
-from dataclasses import dataclass, fields
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from parkapp.core import hooks
 from parkapp.core.exceptions import Conflict, DomainError, Invalid, NotFound, WrongState
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
+from parkapp.memberships.plans import (  # noqa: F401 (the plans' names, as callers know them)
+    LIMITS,
+    MAX_PRICE_CENTS,
+    PlanInput,
+    _whole,
+    create_plan,
+    describe_plan,
+    get_plan,
+    plans_query,
+    set_plan_active,
+    update_plan,
+    validate_plan,
+)
 from parkapp.models import (
-    Lot,
     Membership,
     MembershipPayment,
     MembershipPlan,
@@ -72,139 +83,12 @@ def _charge(session, membership, purpose, key, now):
     return answer
 
 
-MAX_PRICE_CENTS = 10_000_000
-LIMITS = {
-    "duration_months": (1, 24),
-    "price_cents": (0, MAX_PRICE_CENTS),
-    "vehicle_limit": (1, 50),
-    "included_hours": (0, 744),
-    "discount_percent": (0, 100),
-}
-
-
-@dataclass
-class PlanInput:
-    """The editable fields of a plan, already parsed to Python types."""
-
-    name: str
-    price_cents: int
-    duration_months: int = 1
-    currency: str = "USD"
-    vehicle_limit: int = 1
-    included_hours: int = 0
-    discount_percent: int = 0
-    description: str = ""
-    lot_ids: list[int] | None = None
-
-
 def add_months(instant, months):
     """`instant` moved by whole calendar months, the day clamped to the month's last."""
     month = instant.month - 1 + months
     year, month = instant.year + month // 12, month % 12 + 1
     day = min(instant.day, calendar.monthrange(year, month)[1])
     return instant.replace(year=year, month=month, day=day)
-
-
-# --- plans (admin) ------------------------------------------------------------------------
-
-
-def _whole(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def validate_plan(data):
-    """Check a plan's fields; raise Invalid naming the first bad one."""
-    data.name = (data.name or "").strip() if isinstance(data.name, str) else ""
-    if not 2 <= len(data.name) <= 80 or "\x00" in data.name:
-        raise Invalid("name", "Give a name of 2 to 80 characters.")
-    data.description = (data.description or "").strip()
-    if len(data.description) > 2000 or "\x00" in data.description:
-        raise Invalid("description", "At most 2000 ordinary characters.")
-    currency = data.currency.strip().upper() if isinstance(data.currency, str) else ""
-    if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
-        raise Invalid("currency", "Give a three-letter ISO 4217 code such as GBP.")
-    data.currency = currency
-    for name, (low, high) in LIMITS.items():
-        value = getattr(data, name)
-        if not _whole(value) or not low <= value <= high:
-            raise Invalid(name, f"Give a whole number from {low} to {high}.")
-    lots = []
-    for lot_id in data.lot_ids or []:
-        lot = db.session.get(Lot, lot_id) if _whole(lot_id) else None
-        if lot is None:
-            raise Invalid("lot_ids", f"No such lot: {lot_id}.")
-        if lot not in lots:
-            lots.append(lot)
-    return lots
-
-
-def _apply_plan(plan, data, lots):
-    for item in fields(PlanInput):
-        if item.name != "lot_ids":
-            setattr(plan, item.name, getattr(data, item.name))
-    plan.lots = lots
-
-
-def _name_taken():
-    return Conflict("A plan with this name exists.", code="name_taken", errors={"name": ["Taken."]})
-
-
-def create_plan(data):
-    """Create a plan; 409 when the name is taken."""
-    lots = validate_plan(data)
-    try:
-        with write_transaction() as session:
-            plan = MembershipPlan(is_active=True)
-            _apply_plan(plan, data, lots)
-            session.add(plan)
-    except IntegrityError:
-        raise _name_taken() from None
-    return plan
-
-
-def update_plan(plan, changes):
-    """Change some of a plan's fields; terms apply to its memberships' next stays."""
-    current = {item.name: getattr(plan, item.name, None) for item in fields(PlanInput)}
-    current["lot_ids"] = [lot.id for lot in plan.lots]
-    data = PlanInput(**{**current, **changes})
-    lots = validate_plan(data)
-    try:
-        with write_transaction():
-            _apply_plan(plan, data, lots)
-    except IntegrityError:
-        raise _name_taken() from None
-    return plan
-
-
-def set_plan_active(plan, active):
-    """Offer a plan again, or stop offering it (memberships of it carry on)."""
-    with write_transaction():
-        plan.is_active = active
-    return plan
-
-
-def get_plan(plan_id, active_only=False):
-    """One plan, or NotFound (also for an inactive plan when `active_only`)."""
-    plan = db.session.get(MembershipPlan, plan_id)
-    if plan is None or (active_only and not plan.is_active):
-        raise NotFound("No such membership plan.")
-    return plan
-
-
-def plans_query(active_only=True):
-    """Plans by price (a select, for pagination)."""
-    query = select(MembershipPlan).order_by(MembershipPlan.price_cents, MembershipPlan.id)
-    return query.where(MembershipPlan.is_active.is_(True)) if active_only else query
-
-
-def describe_plan(plan):
-    """What a plan gives, in words: "10 h a month included, then 20% off"."""
-    parts = []
-    if plan.included_hours:
-        parts.append(f"{plan.included_hours} h a month included")
-    if plan.discount_percent:
-        parts.append(f"{plan.discount_percent}% off")
-    return ", then ".join(parts) or "no reduction"
 
 
 # --- memberships (drivers) ----------------------------------------------------------------
@@ -219,14 +103,22 @@ def get_membership(membership_id, user):
 
 
 def memberships_of(user):
-    """The user's memberships, newest first."""
+    """The user's memberships, newest first, with their plans, vehicles and payments loaded."""
     return db.session.scalars(
-        select(Membership).where(Membership.user_id == user.id).order_by(Membership.id.desc())
+        select(Membership)
+        .where(Membership.user_id == user.id)
+        .order_by(Membership.id.desc())
+        .options(
+            selectinload(Membership.plan).selectinload(MembershipPlan.lots),
+            selectinload(Membership.attached).selectinload(MembershipVehicle.vehicle),
+            selectinload(Membership.payments),
+        )
     ).all()
 
 
 def is_in_force(membership, at):
-    return membership.status in IN_FORCE and membership.starts_at <= at < membership.ends_at
+    """Whether the membership covers stays at `at` (its grace period after a failed renewal too)."""
+    return membership.status in IN_FORCE and membership.starts_at <= at < membership.in_force_until
 
 
 def _own_vehicles(user, vehicle_ids, field="vehicle_ids"):
@@ -250,8 +142,11 @@ def _lock_user(session, user):
     session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
-def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None):
+def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None, auto_renew=True):
     """Take out a membership of an active plan from now, against a payment for its price.
+
+    It covers at least one of the driver's vehicles (422 `vehicle_ids` without one) and
+    renews by itself at its end when `auto_renew`.
 
     Test mode: in force at once, its payment recorded paid (no card charged). Stripe: the
     membership waits (pending) for its Checkout to be paid. Neither: PaymentsUnavailable
@@ -262,6 +157,8 @@ def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None):
     now = now or utcnow()
     plan = get_plan(plan_id, active_only=True)
     vehicles = _own_vehicles(user, vehicle_ids)
+    if not vehicles:
+        raise Invalid("vehicle_ids", "Choose at least one of your vehicles to cover.")
     if len(vehicles) > plan.vehicle_limit:
         raise _over_limit(plan)
     replay = _replay(user, idempotency_key)
@@ -274,7 +171,7 @@ def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None):
                 Membership.user_id == user.id,
                 Membership.plan_id == plan.id,
                 Membership.status.in_((*IN_FORCE, MembershipStatus.PENDING)),
-                Membership.ends_at > now,
+                Membership.in_force_until > now,
             )
         )
         if held is not None:
@@ -285,7 +182,7 @@ def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None):
             status=MembershipStatus.PENDING,
             starts_at=now,
             ends_at=add_months(now, plan.duration_months),
-            auto_renew=True,
+            auto_renew=bool(auto_renew),
             price_cents=plan.price_cents,
             total_paid_cents=0,
             currency=plan.currency,
@@ -346,15 +243,47 @@ def detach_vehicle(membership, vehicle_id):
 
 
 def cancel(membership, now=None):
-    """Stop auto-renewal: the membership stays in force until its end; nothing is refunded."""
+    """Stop auto-renewal: the membership stays in force until its end; nothing is refunded.
+
+    In the grace period of a failed renewal the term is already over: it ends at once.
+    """
     now = now or utcnow()
     with write_transaction() as session:
         session.refresh(membership, with_for_update=True)
         if not is_in_force(membership, now) or membership.status != MembershipStatus.ACTIVE:
             raise WrongState("This membership is already cancelled or over.", code="not_active")
-        membership.status = MembershipStatus.CANCELLED
-        membership.auto_renew = False
-        membership.cancelled_at = now
+        _stop_renewing(membership, now)
+    return membership
+
+
+def _stop_renewing(membership, now):
+    membership.status = MembershipStatus.CANCELLED
+    membership.auto_renew = False
+    membership.cancelled_at = now
+    membership.grace_until = membership.retry_at = None
+
+
+def set_auto_renew(membership, auto_renew, now=None):
+    """Turn auto-renewal on or off while the membership is in force (409 once it ended).
+
+    Off is `cancel` (runs to its end); on again makes a cancelled membership renew at its
+    end, unless its plan was withdrawn (409). Setting what is already set changes nothing.
+    """
+    now = now or utcnow()
+    with write_transaction() as session:
+        session.refresh(membership, with_for_update=True)
+        if not is_in_force(membership, now):
+            raise WrongState("This membership has ended; subscribe again.", code="not_active")
+        if bool(auto_renew) == membership.auto_renew:
+            return membership
+        if not auto_renew:
+            _stop_renewing(membership, now)
+        elif not membership.plan.is_active:
+            raise WrongState("This plan is no longer offered.", code="plan_withdrawn")
+        else:
+            membership.status = MembershipStatus.ACTIVE
+            membership.auto_renew = True
+            membership.cancelled_at = None
     return membership
 
 
@@ -366,6 +295,7 @@ def extend(membership, now, paid_cents):
     membership.total_paid_cents += paid_cents
     membership.paid_at = now
     membership.renewals += 1
+    membership.grace_until = membership.retry_at = None  # a failed renewal is paid at last
 
 
 def renew(membership, now=None, idempotency_key=None):

@@ -26,8 +26,8 @@ def period_of(membership, at):
     start = membership.starts_at
     while True:
         end = add_months(membership.starts_at, index + 1)
-        if at < end or end >= membership.ends_at:
-            return start, min(end, membership.ends_at)
+        if at < end or end >= membership.in_force_until:
+            return start, min(end, membership.in_force_until)
         index += 1
         start = end
 
@@ -77,7 +77,7 @@ def may_cover(user_id, vehicle_id, at):
             Membership.user_id == user_id,
             Membership.status.in_(IN_FORCE),
             Membership.starts_at <= at,
-            Membership.ends_at > at,
+            Membership.in_force_until > at,
         )
         .exists()
     )
@@ -95,7 +95,7 @@ def membership_for(user, lot, plate, at):
             Membership.user_id == user.id,
             Membership.status.in_(IN_FORCE),
             Membership.starts_at <= at,
-            Membership.ends_at > at,
+            Membership.in_force_until > at,
             Vehicle.plate == plate,
             Vehicle.user_id == user.id,
         )
@@ -133,6 +133,16 @@ def terms_for(user, lot, plate, at, now=None):
     included = membership.plan.included_hours * 60
     left = included - minutes_used(membership, start, end, now or utcnow())
     return membership, _terms(membership, left)
+
+
+def terms_among(membership, booking, stays, now):
+    """`terms_for_booking` from the membership's stays already loaded (no query)."""
+    start, end = period_of(membership, booking.starts_at)
+    included = membership.plan.included_hours * 60
+    used = sum(
+        stay_minutes(b, now) for b in stays if b.id < booking.id and start <= b.starts_at < end
+    )
+    return _terms(membership, included - min(included, used))
 
 
 def terms_for_booking(booking, now=None):

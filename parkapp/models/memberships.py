@@ -13,7 +13,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parkapp.extensions import db
@@ -123,6 +125,9 @@ class Membership(db.Model):
     paid_at = mapped_column(UTCDateTime, nullable=True)
     renewals: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at = mapped_column(UTCDateTime, nullable=True)
+    # An auto-renewal whose payment failed: in force until `grace_until`, retried at `retry_at`
+    grace_until = mapped_column(UTCDateTime, nullable=True)
+    retry_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     user = relationship("User")
@@ -137,6 +142,20 @@ class Membership(db.Model):
     @property
     def vehicles(self):
         return [link.vehicle for link in self.attached]
+
+    @hybrid_property
+    def in_force_until(self):
+        """The end of its term, or of its grace period while a failed renewal is retried."""
+        return max(self.ends_at, self.grace_until) if self.grace_until else self.ends_at
+
+    @in_force_until.inplace.expression
+    @classmethod
+    def _in_force_until(cls):
+        return func.coalesce(cls.grace_until, cls.ends_at)
+
+    @property
+    def renewal_failed(self):
+        return self.grace_until is not None
 
     def is_owner(self, user):
         return user is not None and self.user_id == user.id

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from parkapp.accounts import privacy, revocations
 from parkapp.analytics import rollups as analytics_rollups
+from parkapp.billing import membership_receipts
 from parkapp.booking import upkeep
 from parkapp.exports import monthly
 from parkapp.memberships import renewals
@@ -44,8 +45,8 @@ def monthly_reports():
 
 @shared_task(**SMTP_RETRY)
 def membership_renewals():
-    """Remind before auto-renewals, then renew or expire ended memberships."""
-    return renewals.upkeep()
+    """Renew, retry or expire ended memberships, mail their news and receipts, remind."""
+    return {**renewals.upkeep(), "receipts": membership_receipts.mail_receipts()}
 
 
 @shared_task

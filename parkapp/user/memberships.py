@@ -10,7 +10,7 @@ until its end and refunds nothing.
 from flask import flash, redirect, render_template, url_for
 from flask_security import auth_required, current_user
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, SelectMultipleField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -33,11 +33,26 @@ class SubscribeForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+    auto_renew = BooleanField("Renew automatically at the end of each term", default=True)
 
     def __init__(self, plan, vehicles, **kwargs):
         super().__init__(prefix=f"plan{plan.id}", **kwargs)
         self.plan_id.data = str(plan.id)
         self.vehicle_ids.choices = [SelectChoice(v.id, v.plate) for v in vehicles]
+
+
+class AutoRenewForm(FlaskForm):
+    """Whether a membership renews by itself."""
+
+    auto_renew = BooleanField("Renew automatically")
+
+    def __init__(self, membership, **kwargs):
+        super().__init__(prefix=f"renewal{membership.id}", **kwargs)
+
+    @classmethod
+    def showing(cls, membership):
+        """The form as the page shows it: the membership's setting, whatever was posted."""
+        return cls(membership, formdata=None, data={"auto_renew": membership.auto_renew})
 
 
 class AttachForm(FlaskForm):
@@ -60,9 +75,19 @@ def _page(subscribe_forms=None, attach_forms=None, status=200):
     subscribe_forms = subscribe_forms or {}
     attach_forms = attach_forms or {}
     offers = [
-        (plan, subscribe_forms.get(plan.id) or SubscribeForm(plan, vehicles)) for plan in plans
+        (plan, subscribe_forms.get(plan.id) or SubscribeForm(plan, vehicles, formdata=None))
+        for plan in plans
     ]
-    rows = [(m, savings.usage(m), attach_forms.get(m.id) or AttachForm(m, vehicles)) for m in mine]
+    usages = savings.usages(mine)
+    rows = [
+        (
+            m,
+            usages[m.id],
+            attach_forms.get(m.id) or AttachForm(m, vehicles),
+            AutoRenewForm.showing(m),
+        )
+        for m in mine
+    ]
     return render_template(
         "user/memberships.html",
         offers=offers,
@@ -88,7 +113,9 @@ def subscribe(plan_id):
     if not form.validate_on_submit():
         return _page({plan.id: form}, status=422)
     try:
-        membership = memberships.subscribe(current_user, plan.id, form.vehicle_ids.data or [])
+        membership = memberships.subscribe(
+            current_user, plan.id, form.vehicle_ids.data or [], auto_renew=form.auto_renew.data
+        )
     except DomainError as exc:
         db.session.rollback()
         form.vehicle_ids.errors = [*form.vehicle_ids.errors, exc.words]
@@ -189,4 +216,28 @@ def renew_membership(membership_id):
         if checkout:
             return redirect(checkout, code=303)
         flash(f"Renewed until {membership.ends_at:%d %b %Y}. {_charged(membership)}", "success")
+    return redirect(url_for("user.memberships", _anchor=f"membership-{membership.id}"))
+
+
+@bp.post("/memberships/<int:membership_id>/auto-renew")
+@auth_required("session")
+def set_auto_renew(membership_id):
+    """Turn auto-renewal on or off (off: the membership runs to its end)."""
+    membership = _own(membership_id)
+    form = AutoRenewForm(membership)
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(url_for("user.memberships", _anchor=f"membership-{membership.id}"))
+    try:
+        memberships.set_auto_renew(membership, form.auto_renew.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.words, "error")
+    else:
+        flash(
+            f"Renews automatically on {membership.ends_at:%d %b %Y}."
+            if membership.auto_renew
+            else f"Will not renew: ends on {membership.in_force_until:%d %b %Y}.",
+            "success",
+        )
     return redirect(url_for("user.memberships", _anchor=f"membership-{membership.id}"))

@@ -211,7 +211,27 @@ def entries_of(user):
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
         .options(db.joinedload(WaitlistEntry.lot), db.joinedload(WaitlistEntry.offered_spot))
     ).all()
-    return [(e, None if e.is_offered else position(e)) for e in entries]
+    places = positions([e for e in entries if not e.is_offered])
+    return [(e, places.get(e.id)) for e in entries]
+
+
+def positions(entries):
+    """{entry id: Position} for waiting entries, in one query whatever their number."""
+    if not entries:
+        return {}
+    lot_ids = {e.lot_id for e in entries}
+    order = (WaitlistEntry.created_at, WaitlistEntry.id)
+    ranked = (
+        select(
+            WaitlistEntry.id,
+            func.row_number().over(partition_by=WaitlistEntry.lot_id, order_by=order).label("n"),
+            func.count().over(partition_by=WaitlistEntry.lot_id).label("total"),
+        )
+        .where(WaitlistEntry.lot_id.in_(lot_ids), WaitlistEntry.status == WaitlistStatus.WAITING)
+        .subquery()
+    )
+    rows = db.session.execute(select(ranked).where(ranked.c.id.in_([e.id for e in entries]))).all()
+    return {row.id: Position(row.n, row.total) for row in rows}
 
 
 def full_kinds(lot_id, now=None, vehicles=()):
