@@ -31,6 +31,14 @@ from parkapp.models.jobs import (
     OutboxMail,
 )
 from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
+from parkapp.models.merchants import (
+    GiveKind,
+    Merchant,
+    MerchantStaff,
+    MerchantStatement,
+    Validation,
+    merchant_lots,
+)
 from parkapp.models.memberships import (
     Membership,
     MembershipPayment,
@@ -41,7 +49,7 @@ from parkapp.models.memberships import (
 )
 from parkapp.models.pricing import ALL_WEEKDAYS, DemandDirection, DemandStep, Rate, RateKind
 from parkapp.models.types import utcnow
-from parkapp.models.users import ADMIN, OPERATOR, ROLE_NAMES, USER, RevokedToken, Role, User
+from parkapp.models.users import ADMIN, MERCHANT, OPERATOR, ROLE_NAMES, USER, RevokedToken, Role, User
 from parkapp.models.vehicles import Vehicle, VehicleType
 from parkapp.models.waitlist import QUEUED, WaitlistEntry, WaitlistStatus
 
@@ -50,6 +58,7 @@ __all__ = [
     "ALL_WEEKDAYS",
     "GATE_METHODS",
     "HOLDING",
+    "MERCHANT",
     "OPERATOR",
     "QUEUED",
     "ROLE_NAMES",
@@ -68,6 +77,7 @@ __all__ = [
     "DiscountKind",
     "DiscountRedemption",
     "EvStation",
+    "GiveKind",
     "ExportJob",
     "JobKind",
     "JobStatus",
@@ -78,6 +88,9 @@ __all__ = [
     "MembershipPlan",
     "MembershipStatus",
     "MembershipVehicle",
+    "Merchant",
+    "MerchantStaff",
+    "MerchantStatement",
     "MeterReading",
     "Notification",
     "NotificationStatus",
@@ -94,6 +107,7 @@ __all__ = [
     "SpotKind",
     "SpotStatus",
     "StationStatus",
+    "Validation",
     "User",
     "Vehicle",
     "VehicleType",
@@ -101,5 +115,6 @@ __all__ = [
     "WaitlistStatus",
     "Zone",
     "membership_plan_lots",
+    "merchant_lots",
     "utcnow",
 ]
