@@ -31,14 +31,6 @@ from parkapp.models.jobs import (
     OutboxMail,
 )
 from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
-from parkapp.models.merchants import (
-    GiveKind,
-    Merchant,
-    MerchantStaff,
-    MerchantStatement,
-    Validation,
-    merchant_lots,
-)
 from parkapp.models.memberships import (
     Membership,
     MembershipPayment,
@@ -47,9 +39,26 @@ from parkapp.models.memberships import (
     MembershipVehicle,
     membership_plan_lots,
 )
+from parkapp.models.merchants import (
+    GiveKind,
+    Merchant,
+    MerchantStaff,
+    MerchantStatement,
+    Validation,
+    merchant_lots,
+)
 from parkapp.models.pricing import ALL_WEEKDAYS, DemandDirection, DemandStep, Rate, RateKind
 from parkapp.models.types import utcnow
-from parkapp.models.users import ADMIN, MERCHANT, OPERATOR, ROLE_NAMES, USER, RevokedToken, Role, User
+from parkapp.models.users import (
+    ADMIN,
+    MERCHANT,
+    OPERATOR,
+    ROLE_NAMES,
+    USER,
+    RevokedToken,
+    Role,
+    User,
+)
 from parkapp.models.vehicles import Vehicle, VehicleType
 from parkapp.models.waitlist import QUEUED, WaitlistEntry, WaitlistStatus
 
@@ -77,8 +86,8 @@ __all__ = [
     "DiscountKind",
     "DiscountRedemption",
     "EvStation",
-    "GiveKind",
     "ExportJob",
+    "GiveKind",
     "JobKind",
     "JobStatus",
     "Level",
@@ -107,8 +116,8 @@ __all__ = [
     "SpotKind",
     "SpotStatus",
     "StationStatus",
-    "Validation",
     "User",
+    "Validation",
     "Vehicle",
     "VehicleType",
     "WaitlistEntry",

@@ -12,7 +12,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from parkapp.extensions import db
 from parkapp.models.types import UTCDateTime, enum_column, utcnow
@@ -52,7 +52,9 @@ class Merchant(db.Model):
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     lots = relationship("Lot", secondary=merchant_lots, order_by="Lot.id")
-    staff = relationship("MerchantStaff", back_populates="merchant", order_by="MerchantStaff.user_id")
+    staff = relationship(
+        "MerchantStaff", back_populates="merchant", order_by="MerchantStaff.user_id"
+    )
 
 
 class MerchantStaff(db.Model):
@@ -95,7 +97,8 @@ class Validation(db.Model):
     created_at = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
     merchant = relationship("Merchant")
-    booking = relationship("Booking")
+    # `booking.validation`: the booking's validation, or None (read when a stay is priced).
+    booking = relationship("Booking", backref=backref("validation", uselist=False))
     validated_by = relationship("User")
 
 
