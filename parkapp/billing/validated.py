@@ -8,6 +8,7 @@ before a merchant's statement counts it.
 from sqlalchemy import select
 
 from parkapp.billing import bills
+from parkapp.core.money import money
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.merchants import validations as merchant_validations
@@ -58,3 +59,12 @@ def price_unpriced(merchant_id, since, until, now=None):
     for validation in pending:
         record(validation.booking, now)
     return len(pending)
+
+
+def words(validation, amount_cents, now_cents, ticket):
+    """The result in words for staff: what the validation takes off which ticket."""
+    name = validation.merchant.name
+    if amount_cents is not None:
+        return f"Validated by {name}: {money(amount_cents, validation.currency)} off {ticket}."
+    so_far = money(now_cents, validation.currency)
+    return f"Validated by {name}: {so_far} off {ticket} so far (the stay is still open)."
