@@ -1,6 +1,4 @@
-"""Merchants for tests: a shop validating at a lot, with one staff member."""
-
-import pytest
+"""Merchants for tests: a shop validating at some lots, with its staff."""
 
 from parkapp.extensions import db
 from parkapp.merchants import merchants
@@ -21,15 +19,3 @@ def make_merchant(lots, staff=(), name="Odeon", kind="free_hours", value=2, **mo
         )
     )
     return db.session.get(Merchant, merchant.id)
-
-
-@pytest.fixture
-def clerk(make_user):
-    """A user who will be a merchant's staff (a driver account until linked)."""
-    return make_user(email="clerk@shop.example", full_name="Casey Clerk")
-
-
-@pytest.fixture
-def shop(lot, clerk):
-    """'Odeon' gives the first 2 hours free at `lot`; `clerk` validates for it."""
-    return make_merchant([lot], [clerk])

@@ -22,7 +22,7 @@ from parkapp.merchants import merchants, statements, validations
 from parkapp.merchants.merchants import MerchantInput
 from parkapp.models import BookingStatus, MerchantStatement, User, Validation, utcnow
 from parkapp.tasks.merchants import send_statements
-from tests.merchant_fixtures import clerk, make_merchant, shop  # noqa: F401  (fixtures)
+from tests.merchant_fixtures import make_merchant
 
 HOURS_3 = timedelta(hours=3) - timedelta(minutes=1)  # billed as 3 started hours: 6.00
 
@@ -33,6 +33,18 @@ def gate_stay(lot, operator, plate="SHOP1", inside=HOURS_3):
     booking.checked_in_at -= inside
     db.session.commit()
     return booking
+
+
+@pytest.fixture
+def clerk(make_user):
+    """A user who will be a merchant's staff (a driver account until linked)."""
+    return make_user(email="clerk@shop.example", full_name="Casey Clerk")
+
+
+@pytest.fixture
+def shop(lot, clerk):
+    """'Odeon' gives the first 2 hours free at `lot`; `clerk` validates for it."""
+    return make_merchant([lot], [clerk])
 
 
 def booked(start_h, end_h):
@@ -57,11 +69,11 @@ def lines(quote):
 
 
 def test_a_merchant_is_created_with_its_lots_and_staff_who_get_the_role(lot, clerk):
-    shop = make_merchant([lot], [clerk], name="Book Nook", kind="fixed", value=300)
-    assert [x.id for x in shop.lots] == [lot.id] and shop.give_value == 300
-    assert merchants.of_user(clerk).id == shop.id
+    nook = make_merchant([lot], [clerk], name="Book Nook", kind="fixed", value=300)
+    assert [x.id for x in nook.lots] == [lot.id] and nook.give_value == 300
+    assert merchants.of_user(clerk).id == nook.id
     assert db.session.get(User, clerk.id).is_merchant
-    merchants.update(shop, MerchantInput(staff_user_ids=[], given={"staff_user_ids"}))
+    merchants.update(nook, MerchantInput(staff_user_ids=[], given={"staff_user_ids"}))
     assert merchants.of_user(clerk) is None and not db.session.get(User, clerk.id).is_merchant
 
 
@@ -314,9 +326,9 @@ def test_the_month_end_statement_is_mailed_once_with_its_pdf(shop, clerk, operat
 
 
 def test_the_statement_goes_to_the_billing_email_when_there_is_one(lot, clerk, operator, mailbox):
-    shop = make_merchant([lot], [clerk], name="Deli", billing_email="Accounts@Deli.example")
+    deli = make_merchant([lot], [clerk], name="Deli", billing_email="Accounts@Deli.example")
     stay = gate_stay(lot, operator)
     validations.validate(clerk, stay.ticket_number)
     month = merchants.month_of(utcnow())
-    assert statements.send_statement(shop, month)
+    assert statements.send_statement(deli, month)
     assert len(mailbox.to("accounts@deli.example")) == 1 and not mailbox.to("clerk@shop.example")
