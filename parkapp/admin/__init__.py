@@ -1,4 +1,4 @@
-"""Admin pages: lots, levels, zones, spots, rates, discounts, plans, users, reports.
+"""Admin pages: lots, levels, zones, spots, rates, discounts, plans, merchants, users, reports.
 
 Every module here adds its routes to `blueprint.bp`; importing the package registers them all.
 """
@@ -12,6 +12,7 @@ from parkapp.admin import (  # noqa: F401  (each module registers its routes on 
     exports,
     levels,
     memberships,
+    merchants,
     rates,
     views,
 )
