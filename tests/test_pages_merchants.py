@@ -138,3 +138,17 @@ def test_last_months_total_shows_on_the_admin_page(client, auth, admin, clerk, l
     auth.login(admin.email)
     text = page_text(client.get("/admin/merchants"))
     assert "0 · 0.00 GBP 1 · 4.00 GBP" in text
+
+
+def test_the_booth_fee_screen_shows_the_validation_and_the_rest_due(
+    client, auth, clerk, lot, operator
+):
+    stay = gate_stay(lot, operator)
+    validations.validate(clerk, stay.ticket_number)
+    auth.login(operator.email)
+    client.post("/gate/lot", data={"lot": lot.id, "gate": "North"})
+    text = page_text(client.get(f"/gate/exits/{stay.id}"))
+    assert (
+        "3 h at 2.00 GBP/h 6.00 GBP Validated by Odeon -4.00 GBP Total 2.00 GBP "
+        "Paid so far 0.00 GBP Amount due 2.00 GBP"
+    ) in text
