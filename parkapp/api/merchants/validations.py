@@ -40,7 +40,9 @@ validation_out = ns.model(
         "amount_cents": fields.Integer(
             description="what it takes off the stay; null while the stay is open-ended"
         ),
-        "amount_now_cents": fields.Integer(description="what it takes off as priced now"),
+        "amount_now_cents": fields.Integer(
+            description="what it takes off as priced now (the recorded amount once priced)"
+        ),
         "currency": fields.String(example="GBP"),
         "created_at": fields.DateTime,
         "message": fields.String(example="Validated: 4.00 GBP off ticket T-7KQ2MX4PZ9HD."),
@@ -60,7 +62,9 @@ validation_in = ns.model(
 def validation_dict(validation):
     """A validation with what it gives: recorded, else as priced now when that is final."""
     booking = validation.booking
-    now_cents = validated.amount_now(validation)
+    now_cents = validation.amount_cents  # recorded: the stay is priced, no bill to work out
+    if now_cents is None:
+        now_cents = validated.amount_now(validation)
     open_ended = booking.status == BookingStatus.ACTIVE and booking.booked_ends_at is None
     amount = validation.amount_cents
     if amount is None and not open_ended:
