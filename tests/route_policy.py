@@ -53,6 +53,10 @@ ADMIN = Policy("admin", D, D, D, D, A)
 LOGIN_STEP = Policy("login step", R, R, R, R, R)  # only inside a login under way
 SIGNED_OUT_STEP = Policy("signed-out login step", R, A, A, A, A)  # signed in: sent home
 NOWHERE = Policy("404 for everyone", H, H, H, H, H)  # a rule that serves nothing
+# Only merchant staff (the `merchant` role), none of the five identities; tests/
+# test_api_merchants.py and test_pages_merchants.py check the staff themselves.
+MERCHANT_STAFF = Policy("merchant staff", D, D, D, D, D)
+MERCHANT_OR_ADMIN = Policy("merchant staff or admin", D, D, D, D, A)
 
 # fmt: off
 POLICY = {
@@ -139,6 +143,7 @@ POLICY = {
     "check.dashboard": STAFF,
     "check.gate_inside": STAFF,
     "check.gate_move": STAFF,
+    "check.merchant_counter": MERCHANT_STAFF,
     # --- admin ----------------------------------------------------------------------------
     "admin.dashboard": ADMIN,
     "admin.lot_list": ADMIN,
@@ -181,6 +186,9 @@ POLICY = {
     "admin.new_plan": ADMIN,
     "admin.edit_plan": ADMIN,
     "admin.withdraw_plan": ADMIN,
+    "admin.merchant_list": ADMIN,
+    "admin.new_merchant": ADMIN,
+    "admin.edit_merchant": ADMIN,
     "admin.offer_plan": ADMIN,
     "admin.rate_list": ADMIN,
     "admin.new_rate": ADMIN,
@@ -276,6 +284,10 @@ POLICY = {
     "api.audit_audit_list": ADMIN,
     "api.users_user_list": ADMIN,
     "api.users_user_item": ADMIN,
+    "api.merchants_merchant_list": ADMIN,
+    "api.merchants_merchant_item": ADMIN,
+    "api.validations_validation_list": {"GET": MERCHANT_OR_ADMIN, "POST": MERCHANT_STAFF},
+    "api.validations_validation_item": MERCHANT_OR_ADMIN,
 }
 # fmt: on
 

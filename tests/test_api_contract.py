@@ -393,6 +393,13 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(
         headers=headers,
     ).get_json()
     charge = _charging_session(make_lot, admin)
+    clerk = make_user(email="fuzz.clerk@example.com")  # validations are merchant staff's
+    till = {"name": "Fuzz Till", "give_kind": "full_fee", "staff_user_ids": [clerk.id]}
+    assert client.post(f"{API}/merchants", json=till, headers=headers).status_code == 201
+    clerk_headers = auth.headers(clerk.email)
+    merchant = client.post(  # another, for the fuzzed changes
+        f"{API}/merchants", json={"name": "Fuzz Shop", "give_kind": "full_fee"}, headers=headers
+    ).get_json()
     plan_id, membership_id, driver_headers = _membership(client, auth, make_user)
     # Only its driver changes a booking: the driver's own reservation, checked with their token.
     own_booking = client.post(
@@ -419,6 +426,7 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(
         "level_id": lot.levels[0].id,
         "zone_id": lot.levels[0].zones[0].id,
         "user_id": admin.id,
+        "merchant_id": merchant["id"],
     }
     valid = {
         "lot_id": lot.id,
@@ -440,6 +448,8 @@ def test_wrong_typed_and_junk_bodies_never_give_a_server_error(
         # The body is checked after the token's role: memberships are the driver's.
         drivers = path.startswith("/memberships") or path == "/bookings/{booking_id}"
         headers = driver_headers if drivers else admin_headers
+        if path == "/validations":
+            headers = clerk_headers
         base = {name: valid[name] for name in fields if name in valid}
         for name in fields:
             for value in WRONG_VALUES:

@@ -28,6 +28,9 @@ from parkapp.lots import levels, spots
 from parkapp.lots.lots import LotInput, create_lot
 from parkapp.memberships import subscriptions as memberships
 from parkapp.memberships.subscriptions import PlanInput
+from parkapp.merchants import merchants as merchant_rules
+from parkapp.merchants import validations as merchant_validations
+from parkapp.merchants.merchants import MerchantInput
 from parkapp.models import Booking, ExportJob, JobKind, OutboxMail
 from parkapp.pricing import rates
 from parkapp.pricing.rates import RateInput
@@ -111,6 +114,8 @@ class World:
     rate: object
     spot: object
     mail: object
+    merchant: object = None
+    validation: object = None
     made: list = field(default_factory=list)
 
     def fresh_vehicle(self):
@@ -215,12 +220,18 @@ def seed(make_user):
     booking = claims.create_booking(a, BookingRequest(lot.id, "AAA111", spot_kind="ev"))
     charge = ev.start(booking, station, 0, users["operator"])
     payment = _paid_stay(a, lot, "AAA222")
-    _paid_stay(b, lot, "BBB333")
+    paid_b = _paid_stay(b, lot, "BBB333")
     job = exports.request_export(a, JobKind.BOOKINGS_CSV)
     exports.request_export(b, JobKind.BOOKINGS_CSV)
     mail = OutboxMail(recipients="a@example.com", subject="Hello", body="Hi")
     db.session.add(mail)
     db.session.commit()
+    # A shop at the lot whose clerk (none of the five identities) validated B's stay.
+    clerk = make_user(email="clerk@example.com")
+    merchant = merchant_rules.create(
+        MerchantInput("Corner Shop", "free_hours", 1, lot_ids=[lot.id], staff_user_ids=[clerk.id])
+    )
+    validation = merchant_validations.validate(clerk, paid_b.booking.confirmation_code)
     return World(
         users=users,
         lot=lot,
@@ -241,6 +252,8 @@ def seed(make_user):
         rate=rates.create_rate(lot, RateInput("Day", 300)),
         spot=spots.create_spots(spare_lot, 1, "standard", label_prefix="S")[0],
         mail=mail,
+        merchant=merchant,
+        validation=validation,
     )
 
 
@@ -262,6 +275,8 @@ PARAMS = {
     "mail_id": "mail",
     "level_id": "fresh_level",
     "zone_id": "fresh_zone",
+    "merchant_id": "merchant",
+    "validation_id": "validation",
 }
 FIXED = {"chart": "occupancy", "token": "not-a-real-token"}
 FILENAMES = {

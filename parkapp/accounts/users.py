@@ -9,7 +9,7 @@ from parkapp.models import ADMIN, ROLE_NAMES, USER, Role, User, Vehicle
 
 
 def ensure_roles():
-    """Create the three roles if they are missing (idempotent)."""
+    """Create the roles if they are missing (idempotent)."""
     for name in ROLE_NAMES:
         user_datastore.find_or_create_role(name=name)
     db.session.commit()

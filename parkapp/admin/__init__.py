@@ -1,4 +1,4 @@
-"""Admin pages: lots, levels, zones, spots, rates, discounts, plans, users, reports.
+"""Admin pages: lots, levels, zones, spots, rates, discounts, plans, merchants, users, reports.
 
 Every module here adds its routes to `blueprint.bp`; importing the package registers them all.
 """
@@ -11,6 +11,7 @@ from parkapp.admin import (  # noqa: F401  (each module registers its routes on 
     ev,
     exports,
     memberships,
+    merchants,
     rates,
     views,
 )

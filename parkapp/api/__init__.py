@@ -8,6 +8,7 @@ from parkapp.api.accounts import audit, auth, users, vehicles
 from parkapp.api.billing import memberships, payments
 from parkapp.api.booking import bookings, waitlist
 from parkapp.api.lots import levels, live, lots, open_data, spots
+from parkapp.api.merchants import merchants, validations
 from parkapp.api.operations import ev, gate, gate_sessions
 from parkapp.api.pricing import demand, discounts, rates
 from parkapp.api.reports import exports, reports
@@ -35,6 +36,8 @@ for module in (
     open_data,
     users,
     levels,
+    merchants,
+    validations,
 ):
     api.add_namespace(module.ns)
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from parkapp.ev import charging as ev
 from parkapp.memberships import usage as membership_usage
+from parkapp.merchants import validations as merchant_validations
 from parkapp.models import PaymentStatus, utcnow
 from parkapp.pricing import quoting as pricing
 
@@ -61,6 +62,7 @@ def price(booking, until, discount=None, terms=None):
             discount=discount or booking.discount,
             demand=quoted_demand(booking),
             membership=terms or membership_usage.terms_for_booking(booking),
+            validation=merchant_validations.terms_for_booking(booking),
         )
     )
     charging = ev.charging_lines(booking, until)  # energy and idle fee, billed with the stay

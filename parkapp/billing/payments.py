@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from parkapp.billing import bills as billing
-from parkapp.billing import membership_payments, refunds, stripe_checkout
+from parkapp.billing import membership_payments, refunds, stripe_checkout, validated
 from parkapp.core import hooks
 from parkapp.core.codes import new_code
 from parkapp.core.exceptions import Conflict, Invalid, NotFound, WrongState
@@ -127,6 +127,7 @@ def _take(booking, method, amount_cents, key, payer, operator, now, checkout=Non
                 paid_at=now if checkout is None else None,
             )
             session.add(payment)
+            validated.note(booking, bill)  # what a merchant's validation took off, as paid
             session.flush()
             if checkout is not None:
                 checkout(payment)

@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.billing import bills as billing
-from parkapp.billing import discounts, refunds
+from parkapp.billing import discounts, refunds, validated
 from parkapp.booking import queries
 from parkapp.booking.claims import PLATE_CONSTRAINTS, check_plate_free
 from parkapp.core import hooks
@@ -139,7 +139,9 @@ def release_by_id(booking_id, user, stamp=None):
             # Never a second later than now: the spot is free from now, for the next stay.
             booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
         with session.no_autoflush:  # one UPDATE with the status, not a flush before pricing
-            booking.released_quote = billing.bill(booking, now).quote
+            released_bill = billing.bill(booking, now)
+            booking.released_quote = released_bill.quote
+            validated.note(booking, released_bill)  # what a merchant's validation gave
         booking.price_cents = booking.released_quote.total_cents
         _apply(booking, stamp)
         held = (booking.id, booking.lot_id, booking.spot_id)

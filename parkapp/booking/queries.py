@@ -20,6 +20,7 @@ from parkapp.models import (
     Lot,
     Payment,
     Spot,
+    Validation,
     Zone,
 )
 
@@ -61,13 +62,14 @@ def with_details(booking):
 
 def locked_for_update(booking_id):
     """The booking locked FOR UPDATE, read afresh with its lot (and rates), spot, level and
-    zone, in one query; payments and charging sessions are known to be none without a read
+    zone, in one query; payments, charging sessions and a validation are known to be none without a read
     of their own when there are none. None if there is no such booking."""
     paid = exists().where(Payment.booking_id == Booking.id).label("paid")
     charged = exists().where(ChargingSession.booking_id == Booking.id).label("charged")
+    validated = exists().where(Validation.booking_id == Booking.id).label("validated")
     row = (
         db.session.execute(
-            select(Booking, Lot, Spot, Level, Zone, paid, charged)
+            select(Booking, Lot, Spot, Level, Zone, paid, charged, validated)
             .join(Lot, Lot.id == Booking.lot_id)
             .join(Spot, Spot.id == Booking.spot_id)
             .outerjoin(Level, Level.id == Spot.level_id)
@@ -91,6 +93,8 @@ def locked_for_update(booking_id):
         set_committed_value(booking, "payments", [])
     if not row.charged:
         set_committed_value(booking, "charging_sessions", [])
+    if not row.validated:
+        set_committed_value(booking, "validation", None)
     return booking
 
 

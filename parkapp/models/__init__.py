@@ -3,6 +3,7 @@
 from parkapp.models import analytics  # noqa: F401  (the rollup tables)
 from parkapp.models.accounts import (
     ADMIN,
+    MERCHANT,
     OPERATOR,
     ROLE_NAMES,
     USER,
@@ -50,6 +51,14 @@ from parkapp.models.memberships import (
     MembershipVehicle,
     membership_plan_lots,
 )
+from parkapp.models.merchants import (
+    GiveKind,
+    Merchant,
+    MerchantStaff,
+    MerchantStatement,
+    Validation,
+    merchant_lots,
+)
 from parkapp.models.pricing import ALL_WEEKDAYS, DemandDirection, DemandStep, Rate, RateKind
 from parkapp.models.types import utcnow
 from parkapp.models.waitlist import QUEUED, WaitlistEntry, WaitlistStatus
@@ -59,6 +68,7 @@ __all__ = [
     "ALL_WEEKDAYS",
     "GATE_METHODS",
     "HOLDING",
+    "MERCHANT",
     "OPERATOR",
     "QUEUED",
     "ROLE_NAMES",
@@ -78,6 +88,7 @@ __all__ = [
     "DiscountRedemption",
     "EvStation",
     "ExportJob",
+    "GiveKind",
     "JobKind",
     "JobStatus",
     "Level",
@@ -87,6 +98,9 @@ __all__ = [
     "MembershipPlan",
     "MembershipStatus",
     "MembershipVehicle",
+    "Merchant",
+    "MerchantStaff",
+    "MerchantStatement",
     "MeterReading",
     "Notification",
     "NotificationStatus",
@@ -104,11 +118,13 @@ __all__ = [
     "SpotStatus",
     "StationStatus",
     "User",
+    "Validation",
     "Vehicle",
     "VehicleType",
     "WaitlistEntry",
     "WaitlistStatus",
     "Zone",
     "membership_plan_lots",
+    "merchant_lots",
     "utcnow",
 ]

@@ -14,7 +14,8 @@ from parkapp.models.types import UTCDateTime, enum_column, utcnow
 fsqla.FsModels.set_db_info(db, user_table_name="users", role_table_name="roles")
 
 ADMIN, OPERATOR, USER = "admin", "operator", "user"
-ROLE_NAMES = (ADMIN, OPERATOR, USER)
+MERCHANT = "merchant"  # staff of a shop that validates parking (see models.merchants)
+ROLE_NAMES = (ADMIN, OPERATOR, USER, MERCHANT)
 
 
 class Role(db.Model, fsqla.FsRoleMixin):
@@ -47,6 +48,10 @@ class User(db.Model, fsqla.FsUserMixin):
     @property
     def is_operator(self):
         return self.has_role(OPERATOR) or self.has_role(ADMIN)
+
+    @property
+    def is_merchant(self):
+        return self.has_role(MERCHANT)
 
     @property
     def display_name(self):

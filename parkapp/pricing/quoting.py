@@ -2,8 +2,8 @@
 
 `quote` prices the time from the lot's rate table (the rules are in
 `parkapp.pricing.rate_table`), then applies, each as its own line: the demand adjustment,
-the membership's included hours and percent, and a promo code. The total is never below
-zero.
+the membership's included hours and percent, a promo code, and a merchant's validation.
+The total is never below zero.
 """
 
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from datetime import UTC, timedelta
 
 from parkapp.core.money import money
 from parkapp.models.billing import DiscountKind
+from parkapp.models.merchants import GiveKind
 from parkapp.pricing.quotes import Quote, QuoteLine
 from parkapp.pricing.rate_table import RateTable, span_words
 
@@ -24,7 +25,8 @@ class Stay:
 
     `ends_at=None` is an open-ended stay. `spot_kind` and `vehicle_type` pick the rate rows;
     `discount` is a Discount the caller has checked may be used; `demand` a DemandAdjustment;
-    `membership` the MembershipTerms of a covering membership.
+    `membership` the MembershipTerms of a covering membership; `validation` the
+    ValidationTerms of a merchant's validation of the stay.
     """
 
     lot: object
@@ -35,6 +37,18 @@ class Stay:
     discount: object = None
     demand: object = None
     membership: object = None
+    validation: object = None
+
+
+@dataclass(frozen=True)
+class ValidationTerms:
+    """What a merchant's validation takes off a stay: the full fee, the fee of its first
+    `value` hours, or `value` cents; never more than `limit_cents` (None: no limit)."""
+
+    merchant_name: str
+    kind: GiveKind
+    value: int = 0
+    limit_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,33 @@ def quote(stay):
             first_hours = sum(ln.amount_cents for ln in table.lines(starts_at, free))
             first_hours += demand_cents(lot, demand, first_hours, free)
         lines.append(discount_line(discount, subtotal, first_hours))
+    if stay.validation is not None:
+        lines += validation_lines(stay.validation, table, starts_at, duration, lines, demand)
     return Quote(lot.currency, tuple(lines), open_ended)
+
+
+def validation_lines(terms, table, starts_at, duration, lines, demand=None):
+    """A validation's negative line, last: never more than what the lines so far come to
+    (nor than its limit); [] when it takes nothing off."""
+    subtotal = sum(line.amount_cents for line in lines)
+    if terms.kind == GiveKind.FULL_FEE:
+        off = subtotal
+    elif terms.kind == GiveKind.FREE_HOURS:
+        free = min(duration, terms.value * HOUR)
+        off = (
+            sum(ln.amount_cents for ln in table.lines(starts_at, free))
+            if free > timedelta(0)
+            else 0
+        )
+        off += demand_cents(table.lot, demand, off, free)
+    else:
+        off = terms.value
+    if terms.limit_cents is not None:
+        off = min(off, terms.limit_cents)
+    off = max(0, min(subtotal, off))
+    if off == 0:
+        return []
+    return [QuoteLine(f"Validated by {terms.merchant_name}", -off)]
 
 
 def membership_lines(terms, table, starts_at, duration, lines, demand=None):

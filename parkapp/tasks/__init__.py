@@ -10,6 +10,10 @@ BEAT_SCHEDULE = {
         "task": "parkapp.tasks.upkeep.monthly_reports",
         "schedule": crontab(minute=0, hour=6, day_of_month=1),
     },
+    "merchant-statements": {
+        "task": "parkapp.tasks.merchants.merchant_statements",
+        "schedule": crontab(minute=30, hour=6, day_of_month=1),
+    },
     "daily-inactivity-reminders": {
         "task": "parkapp.tasks.upkeep.remind_inactive",
         "schedule": crontab(minute=0, hour=10),
@@ -75,6 +79,7 @@ def celery_init_app(app):
     celery_app.conf.include = [
         "parkapp.tasks.exports",
         "parkapp.tasks.mail",
+        "parkapp.tasks.merchants",
         "parkapp.tasks.upkeep",
     ]
     celery_app.set_default()

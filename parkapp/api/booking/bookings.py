@@ -257,10 +257,12 @@ class BookingList(Resource):
     @jwt_required()
     def get(self):
         """List bookings: your own, or everyone's for admins."""
-        # Each item reads its vehicle type, lot, spot and charging: load them with the page.
+        # Each item reads its vehicle type, lot, spot, charging and validation: load them
+        # with the page.
         query = queries.filtered_query(_filter()).options(
             joinedload(Booking.vehicle),
             selectinload(Booking.charging_sessions),
+            selectinload(Booking.validation),
             *queries.DETAILS,
             joinedload(Booking.lot).selectinload(Lot.rates),  # priced per lot
         )

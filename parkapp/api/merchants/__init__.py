@@ -1,0 +1,1 @@
+"""/merchants and /validations: merchant validations of parking."""
