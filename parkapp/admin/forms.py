@@ -22,7 +22,7 @@ from parkapp.booking.queries import BookingFilter
 from parkapp.core.timezones import lot_zone
 from parkapp.lots.lots import picker_lots
 from parkapp.lots.spots import MAX_BULK
-from parkapp.models import ROLE_NAMES, BookingStatus, SpotKind
+from parkapp.models import ROLE_NAMES, Amenity, BookingStatus, SpotKind
 from parkapp.web.inputs import years_validator
 
 # Service field names that the lot form shows under another name (money in major units).
@@ -72,6 +72,19 @@ class MoneyField(StringField):
         return "" if self.data is None else f"{Decimal(self.data) / 100:.2f}"
 
 
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as checkboxes, so it works without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+AMENITY_CHOICES = [
+    SelectChoice(a.value, a.value.replace("_", " ").capitalize().replace("Ev ", "EV "))
+    for a in Amenity
+]
+
+
 class LotForm(FlaskForm):
     """Every editable field of a lot; the service checks the domain rules."""
 
@@ -104,6 +117,10 @@ class LotForm(FlaskForm):
         "Minutes to leave after paying", default=15, validators=[Optional()]
     )
     allow_overnight = BooleanField("Stays may run across closing time", default=False)
+    amenities = MultiCheckboxField("Amenities", choices=AMENITY_CHOICES)
+    height_limit_cm = IntegerField(
+        "Height limit (cm)", validators=[Optional(), NumberRange(min=100, max=500)]
+    )
     # Asked the other way round so that a form posted without the box keeps the default.
     leave_out_of_feed = BooleanField("Leave out of the public occupancy feed", default=False)
 
@@ -113,6 +130,7 @@ class LotForm(FlaskForm):
         values = {name: getattr(lot, name) for name in PLAIN_LOT_FIELDS}
         values.update(hourly_rate=lot.hourly_rate_cents, daily_max=lot.daily_max_cents)
         values["leave_out_of_feed"] = not lot.open_data
+        values["amenities"] = [a.value for a in lot.amenities]
         return cls(data=values)
 
     def lot_values(self):
@@ -120,6 +138,7 @@ class LotForm(FlaskForm):
         values = {name: getattr(self, name).data for name in PLAIN_LOT_FIELDS}
         values.update(hourly_rate_cents=self.hourly_rate.data, daily_max_cents=self.daily_max.data)
         values["open_data"] = not self.leave_out_of_feed.data
+        values["amenities"] = tuple(self.amenities.data or ())
         if values["exit_minutes_after_payment"] is None:
             values["exit_minutes_after_payment"] = EXIT_MINUTES_DEFAULT
         return values
@@ -140,6 +159,7 @@ PLAIN_LOT_FIELDS = (
     "refund_hours_before",  # blank: cancellations are never refunded
     "exit_minutes_after_payment",  # blank: the default
     "allow_overnight",
+    "height_limit_cm",  # blank: no limit
 )
 EXIT_MINUTES_DEFAULT = 15
 
@@ -168,13 +188,6 @@ class SpotsForm(FlaskForm):
             "zone_name": self.zone.data,
             "label_prefix": _none_if_blank(self.label_prefix.data),
         }
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice shown as checkboxes, so it works without JavaScript."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class RolesForm(FlaskForm):

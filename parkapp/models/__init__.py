@@ -30,7 +30,17 @@ from parkapp.models.jobs import (
     NotificationStatus,
     OutboxMail,
 )
-from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
+from parkapp.models.lots import (
+    AMENITY_BITS,
+    Amenity,
+    Level,
+    Lot,
+    Spot,
+    SpotKind,
+    SpotStatus,
+    Zone,
+    amenity_mask,
+)
 from parkapp.models.memberships import (
     Membership,
     MembershipPayment,
@@ -48,12 +58,14 @@ from parkapp.models.waitlist import QUEUED, WaitlistEntry, WaitlistStatus
 __all__ = [
     "ADMIN",
     "ALL_WEEKDAYS",
+    "AMENITY_BITS",
     "GATE_METHODS",
     "HOLDING",
     "OPERATOR",
     "QUEUED",
     "ROLE_NAMES",
     "USER",
+    "Amenity",
     "AuditEvent",
     "Booking",
     "BookingSource",
@@ -100,6 +112,7 @@ __all__ = [
     "WaitlistEntry",
     "WaitlistStatus",
     "Zone",
+    "amenity_mask",
     "membership_plan_lots",
     "utcnow",
 ]
