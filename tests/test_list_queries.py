@@ -1,6 +1,8 @@
 """Lists and pages run as many statements for many rows as for one (no N+1 queries)."""
 
 import itertools
+from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 
@@ -8,8 +10,9 @@ from parkapp.booking import lifecycle
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships
 from parkapp.models import Booking
+from parkapp.pricing import rates
 from parkapp.waitlist import queue as waitlist
-from tests.conftest import api_book
+from tests.conftest import api_book, hours_from_now, iso
 from tests.test_memberships import make_plan
 from tests.test_payments import post_payment, stay
 from tests.test_waitlist import park
@@ -97,6 +100,31 @@ def test_waitlist_entry_with_many_ahead(
             waitlist.join(make_user(), lot.id, f"BEHIND{next(NUMBERS)}")
 
     assert_flat(client, url, driver_headers, more_ahead, count_queries)
+
+
+def priced_lots(make_lot, count):
+    """Lots each with a rate row of their own, so pricing them reads their rate tables."""
+    for _ in range(count):
+        lot = make_lot(spots={"standard": 2, "ev": 1}, amenities=("covered",))
+        rates.create_rate(lot, rates.RateInput(name=f"Day {next(NUMBERS)}", amount_cents=250))
+
+
+def test_lot_list_priced_and_sorted_by_price(client, make_lot, count_queries):
+    starts_at = hours_from_now(48)
+    query = urlencode(
+        {
+            "starts_at": iso(starts_at),
+            "ends_at": iso(starts_at + timedelta(hours=3)),
+            "sort": "price",
+            "amenities": "covered",
+            "max_height_cm": 200,
+            "max_price_cents": 100_000,
+        }
+    )
+    priced_lots(make_lot, 1)
+    assert_flat(
+        client, f"/api/v1/lots?{query}", None, lambda: priced_lots(make_lot, 6), count_queries
+    )
 
 
 # -- pages ----------------------------------------------------------------------------------
