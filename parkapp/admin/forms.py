@@ -1,7 +1,6 @@
 """Admin forms: lots, bulk spots, roles, and the user and booking filters."""
 
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -11,23 +10,21 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TimeField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from parkapp.booking.queries import BookingFilter
 from parkapp.core.timezones import lot_zone
 from parkapp.lots.lots import picker_lots
 from parkapp.lots.spots import MAX_BULK
 from parkapp.models import ROLE_NAMES, Amenity, BookingStatus, SpotKind
+from parkapp.web.fields import MoneyField, MultiCheckboxField
 from parkapp.web.inputs import years_validator
 
 # Service field names that the lot form shows under another name (money in major units).
 LOT_FIELD_ALIASES = {"hourly_rate_cents": "hourly_rate", "daily_max_cents": "daily_max"}
-CENT = Decimal("0.01")
 
 
 def _strip(value):
@@ -40,43 +37,6 @@ def _upper(value):
 
 def _none_if_blank(value):
     return value if value and value.strip() else None
-
-
-class MoneyField(StringField):
-    """An amount typed in major units ("2.50"), held as integer cents; never a float."""
-
-    def process_formdata(self, valuelist):
-        if valuelist:
-            raw = valuelist[0].strip()
-            self.data = self.to_cents(raw) if raw else None
-
-    @staticmethod
-    def to_cents(raw):
-        """Parse "12.5" to 1250; ValueError (shown next to the field) for anything else."""
-        try:
-            amount = Decimal(raw)
-            rounded = amount.quantize(CENT) if amount.is_finite() else None
-        except InvalidOperation:  # not a number, or too large to hold in cents
-            rounded = None
-        if rounded is None:
-            raise ValueError("Enter an amount such as 2.50.")
-        if amount < 0:
-            raise ValueError("The amount cannot be negative.")
-        if rounded != amount:
-            raise ValueError("Use at most two decimal places.")
-        return int(rounded * 100)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else f"{Decimal(self.data) / 100:.2f}"
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice shown as checkboxes, so it works without JavaScript."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 AMENITY_CHOICES = [
