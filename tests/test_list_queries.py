@@ -13,6 +13,7 @@ from parkapp.models import Booking
 from parkapp.pricing import rates
 from parkapp.waitlist import queue as waitlist
 from tests.conftest import api_book, hours_from_now, iso
+from tests.test_discounts import discount_factory
 from tests.test_memberships import make_plan
 from tests.test_payments import post_payment, stay
 from tests.test_waitlist import park
@@ -158,6 +159,30 @@ def test_driver_bookings_page(client, auth, driver, driver_headers, make_lot, co
     book(2)
     auth.login(driver.email)
     assert_flat(client, "/bookings", None, lambda: book(6), count_queries)
+
+
+def test_driver_home_page(client, auth, driver, driver_headers, make_lot, count_queries):
+    """Paid stays this month, each at its own lot (rates and zone), and reservations."""
+
+    code_id = discount_factory()(code="HOMEQ", value=20).id
+
+    def month(count):
+        paid_stays(client, driver_headers, make_lot, count)
+        for _ in range(count):  # finished with a code, so each is priced for its savings
+            lot = make_lot(spots={"standard": 1})
+            booking = stay(client, driver_headers, lot, 90, f"HC{next(NUMBERS)}")
+            booking.discount_id = code_id
+            db.session.commit()
+            released = client.post(f"/api/v1/bookings/{booking.id}/release", headers=driver_headers)
+            assert released.status_code == 200, released.get_json()
+        for _ in range(count):
+            lot = make_lot(spots={"standard": 1})
+            response = api_book(client, driver_headers, lot, vehicle_plate=f"HM{next(NUMBERS)}")
+            assert response.status_code == 201, response.get_json()
+
+    month(1)
+    auth.login(driver.email)
+    assert_flat(client, "/home", None, lambda: month(4), count_queries)
 
 
 def test_lot_search_page(client, make_lot, count_queries):

@@ -45,14 +45,14 @@ class Home:
     upcoming: list
     spend_cents: dict = field(default_factory=dict)  # by currency
     saved_cents: dict = field(default_factory=dict)  # by currency
-    minutes_parked: int = 0
+    parked: timedelta = timedelta(0)  # this month's stays, to the second
     stays: int = 0
     memberships: list = field(default_factory=list)
     notices: dict = field(default_factory=dict)  # lot id -> "Closing in 20 min"
 
     @property
     def hours_parked(self):
-        return round(self.minutes_parked / 60, 1)
+        return round(self.parked / HOUR, 1)
 
 
 def home(user, now=None):
@@ -117,7 +117,7 @@ def _month_figures(result, stays, now):
         if booking.status in PARKED:
             result.stays += 1
             end = booking.ends_at or now
-            result.minutes_parked += max(0, -(-(end - booking.starts_at) // timedelta(minutes=1)))
+            result.parked += max(timedelta(0), end - booking.starts_at)
         cents = saved_on(booking)
         if cents:
             saved[booking.currency] += cents
