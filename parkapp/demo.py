@@ -46,6 +46,8 @@ LOTS = [
             hourly_rate_cents=250,
             daily_max_cents=1800,
             grace_minutes=10,
+            amenities=("covered", "ev_charging", "accessible", "security", "toilets"),
+            height_limit_cm=210,
         ),
         [
             ("Level 0", "A", SpotKind.STANDARD, 24),
@@ -69,6 +71,7 @@ LOTS = [
             hourly_rate_cents=180,
             daily_max_cents=1200,
             grace_minutes=15,
+            amenities=("ev_charging", "accessible", "bike"),
         ),
         [
             ("Ground", "North", SpotKind.STANDARD, 10),
@@ -89,6 +92,8 @@ LOTS = [
             hourly_rate_cents=300,
             daily_max_cents=2400,
             grace_minutes=10,
+            amenities=("covered", "ev_charging", "accessible", "security"),
+            height_limit_cm=195,
         ),
         [
             ("P1", "Red", SpotKind.STANDARD, 40),

@@ -88,6 +88,7 @@ POLICY = {
     "user.availability": PUBLIC,
     "user.lot_detail": PUBLIC,
     "user.book": LOGGED_IN,
+    "user.home": LOGGED_IN,
     "user.my_bookings": LOGGED_IN,
     "user.booking_detail": OWNER_OR_STAFF,
     "user.change_booking": OWNER,

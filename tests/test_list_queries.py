@@ -1,13 +1,17 @@
 """Lists and pages run as many statements for many rows as for one (no N+1 queries)."""
 
 import itertools
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from parkapp.booking import lifecycle
 from parkapp.extensions import db
 from parkapp.memberships import subscriptions as memberships
 from parkapp.models import Booking
+from parkapp.pricing import rates
 from parkapp.waitlist import queue as waitlist
-from tests.conftest import api_book
+from tests.conftest import api_book, hours_from_now, iso
+from tests.test_discounts import discount_factory
 from tests.test_memberships import make_plan, vehicles_of
 from tests.test_payments import post_payment, stay
 from tests.test_waitlist import park
@@ -96,6 +100,31 @@ def test_waitlist_entry_with_many_ahead(
     assert_flat(client, url, driver_headers, more_ahead, count_queries)
 
 
+def priced_lots(make_lot, count):
+    """Lots each with a rate row of their own, so pricing them reads their rate tables."""
+    for _ in range(count):
+        lot = make_lot(spots={"standard": 2, "ev": 1}, amenities=("covered",))
+        rates.create_rate(lot, rates.RateInput(name=f"Day {next(NUMBERS)}", amount_cents=250))
+
+
+def test_lot_list_priced_and_sorted_by_price(client, make_lot, count_queries):
+    starts_at = hours_from_now(48)
+    query = urlencode(
+        {
+            "starts_at": iso(starts_at),
+            "ends_at": iso(starts_at + timedelta(hours=3)),
+            "sort": "price",
+            "amenities": "covered",
+            "max_height_cm": 200,
+            "max_price_cents": 100_000,
+        }
+    )
+    priced_lots(make_lot, 1)
+    assert_flat(
+        client, f"/api/v1/lots?{query}", None, lambda: priced_lots(make_lot, 6), count_queries
+    )
+
+
 # -- pages ----------------------------------------------------------------------------------
 
 
@@ -124,6 +153,30 @@ def test_driver_bookings_page(client, auth, driver, driver_headers, make_lot, co
     book(2)
     auth.login(driver.email)
     assert_flat(client, "/bookings", None, lambda: book(6), count_queries)
+
+
+def test_driver_home_page(client, auth, driver, driver_headers, make_lot, count_queries):
+    """Paid stays this month, each at its own lot (rates and zone), and reservations."""
+
+    code_id = discount_factory()(code="HOMEQ", value=20).id
+
+    def month(count):
+        paid_stays(client, driver_headers, make_lot, count)
+        for _ in range(count):  # finished with a code, so each is priced for its savings
+            lot = make_lot(spots={"standard": 1})
+            booking = stay(client, driver_headers, lot, 90, f"HC{next(NUMBERS)}")
+            booking.discount_id = code_id
+            db.session.commit()
+            released = client.post(f"/api/v1/bookings/{booking.id}/release", headers=driver_headers)
+            assert released.status_code == 200, released.get_json()
+        for _ in range(count):
+            lot = make_lot(spots={"standard": 1})
+            response = api_book(client, driver_headers, lot, vehicle_plate=f"HM{next(NUMBERS)}")
+            assert response.status_code == 201, response.get_json()
+
+    month(1)
+    auth.login(driver.email)
+    assert_flat(client, "/home", None, lambda: month(4), count_queries)
 
 
 def test_lot_search_page(client, make_lot, count_queries):

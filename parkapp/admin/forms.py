@@ -1,7 +1,6 @@
 """Admin forms: lots, bulk spots, level and zone names, roles, and the user and booking filters."""
 
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -11,24 +10,22 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TimeField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from parkapp.booking.queries import BookingFilter
 from parkapp.core.timezones import lot_zone
 from parkapp.lots import levels
 from parkapp.lots.lots import picker_lots
 from parkapp.lots.spots import MAX_BULK
-from parkapp.models import ROLE_NAMES, BookingStatus, SpotKind
+from parkapp.models import ROLE_NAMES, Amenity, BookingStatus, SpotKind
+from parkapp.web.fields import MoneyField, MultiCheckboxField
 from parkapp.web.inputs import years_validator
 
 # Service field names that the lot form shows under another name (money in major units).
 LOT_FIELD_ALIASES = {"hourly_rate_cents": "hourly_rate", "daily_max_cents": "daily_max"}
-CENT = Decimal("0.01")
 
 
 def _strip(value):
@@ -43,34 +40,10 @@ def _none_if_blank(value):
     return value if value and value.strip() else None
 
 
-class MoneyField(StringField):
-    """An amount typed in major units ("2.50"), held as integer cents; never a float."""
-
-    def process_formdata(self, valuelist):
-        if valuelist:
-            raw = valuelist[0].strip()
-            self.data = self.to_cents(raw) if raw else None
-
-    @staticmethod
-    def to_cents(raw):
-        """Parse "12.5" to 1250; ValueError (shown next to the field) for anything else."""
-        try:
-            amount = Decimal(raw)
-            rounded = amount.quantize(CENT) if amount.is_finite() else None
-        except InvalidOperation:  # not a number, or too large to hold in cents
-            rounded = None
-        if rounded is None:
-            raise ValueError("Enter an amount such as 2.50.")
-        if amount < 0:
-            raise ValueError("The amount cannot be negative.")
-        if rounded != amount:
-            raise ValueError("Use at most two decimal places.")
-        return int(rounded * 100)
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else f"{Decimal(self.data) / 100:.2f}"
+AMENITY_CHOICES = [
+    SelectChoice(a.value, a.value.replace("_", " ").capitalize().replace("Ev ", "EV "))
+    for a in Amenity
+]
 
 
 class LotForm(FlaskForm):
@@ -105,6 +78,10 @@ class LotForm(FlaskForm):
         "Minutes to leave after paying", default=15, validators=[Optional()]
     )
     allow_overnight = BooleanField("Stays may run across closing time", default=False)
+    amenities = MultiCheckboxField("Amenities", choices=AMENITY_CHOICES)
+    height_limit_cm = IntegerField(
+        "Height limit (cm)", validators=[Optional(), NumberRange(min=100, max=500)]
+    )
     # Asked the other way round so that a form posted without the box keeps the default.
     leave_out_of_feed = BooleanField("Leave out of the public occupancy feed", default=False)
 
@@ -114,6 +91,7 @@ class LotForm(FlaskForm):
         values = {name: getattr(lot, name) for name in PLAIN_LOT_FIELDS}
         values.update(hourly_rate=lot.hourly_rate_cents, daily_max=lot.daily_max_cents)
         values["leave_out_of_feed"] = not lot.open_data
+        values["amenities"] = [a.value for a in lot.amenities]
         return cls(data=values)
 
     def lot_values(self):
@@ -121,6 +99,7 @@ class LotForm(FlaskForm):
         values = {name: getattr(self, name).data for name in PLAIN_LOT_FIELDS}
         values.update(hourly_rate_cents=self.hourly_rate.data, daily_max_cents=self.daily_max.data)
         values["open_data"] = not self.leave_out_of_feed.data
+        values["amenities"] = tuple(self.amenities.data or ())
         if values["exit_minutes_after_payment"] is None:
             values["exit_minutes_after_payment"] = EXIT_MINUTES_DEFAULT
         return values
@@ -141,6 +120,7 @@ PLAIN_LOT_FIELDS = (
     "refund_hours_before",  # blank: cancellations are never refunded
     "exit_minutes_after_payment",  # blank: the default
     "allow_overnight",
+    "height_limit_cm",  # blank: no limit
 )
 EXIT_MINUTES_DEFAULT = 15
 
@@ -169,13 +149,6 @@ class SpotsForm(FlaskForm):
             "zone_name": self.zone.data,
             "label_prefix": _none_if_blank(self.label_prefix.data),
         }
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice shown as checkboxes, so it works without JavaScript."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class RolesForm(FlaskForm):

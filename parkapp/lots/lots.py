@@ -7,14 +7,15 @@ from datetime import time
 from zoneinfo import available_timezones
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.extensions import db
 from parkapp.lots import hours, live
-from parkapp.models import HOLDING, Booking, Lot
+from parkapp.models import HOLDING, Amenity, Booking, Lot, amenity_mask
 
 EARTH_RADIUS_KM = 6371.0
+MIN_HEIGHT_CM, MAX_HEIGHT_CM = 100, 500
 
 
 @dataclass
@@ -38,6 +39,8 @@ class LotInput:
     exit_minutes_after_payment: int = 15
     open_data: bool = True  # listed in the public occupancy feed
     allow_overnight: bool = False  # stays may run across closing time
+    amenities: tuple = ()  # Amenity values (see `parse_amenities`)
+    height_limit_cm: int | None = None  # the tallest vehicle that fits; None: no limit
 
 
 @dataclass
@@ -48,6 +51,7 @@ class LotSummary:
     total_spots: int
     available: int
     distance_km: float | None = None
+    quote: object = None  # the price for the searched interval (a priced search only)
 
 
 def validate_lot_input(data):
@@ -79,6 +83,26 @@ def validate_lot_input(data):
     if data.refund_hours_before is not None:
         _check_range(data, "refund_hours_before", 0, 8784)
     _check_range(data, "exit_minutes_after_payment", 0, 1440)
+    data.amenities = parse_amenities(data.amenities)
+    if data.height_limit_cm is not None:
+        _check_range(data, "height_limit_cm", MIN_HEIGHT_CM, MAX_HEIGHT_CM)
+
+
+def parse_amenities(values, field="amenities"):
+    """Amenity values (a list, or a comma list) as a tuple of Amenity; Invalid naming an
+    unknown one."""
+    if isinstance(values, str):
+        values = [v.strip() for v in values.split(",") if v.strip()]
+    if not isinstance(values, list | tuple | set | frozenset):
+        raise Invalid(field, "Give a list of amenities.")
+    known = {a.value for a in Amenity}
+    for value in values:
+        if not isinstance(value, str) or value not in known:
+            raise Invalid(
+                field,
+                f"Unknown amenity {str(value)[:40]!r}; use {', '.join(sorted(known))}.",
+            )
+    return tuple(a for a in Amenity if a.value in set(values))
 
 
 def _check_range(data, name, low, high):
@@ -178,6 +202,18 @@ def picker_lots(active_only=False):
     return db.session.scalars(query).all()
 
 
+@dataclass
+class LotFilter:
+    """What a lot search asks for besides availability: text, position, amenities, height."""
+
+    q: str | None = None
+    near: tuple | None = None  # (lat, lon): sorted by distance, within radius_km
+    radius_km: float | None = None
+    amenities: tuple = ()  # every one required
+    max_height_cm: int | None = None  # a vehicle this tall must fit
+    include_inactive: bool = False
+
+
 def search_lots(
     q=None,
     near=None,
@@ -192,11 +228,21 @@ def search_lots(
     `near` is (lat, lon); results are then sorted by distance and limited to `radius_km`.
     The availability counts are for `[starts_at, ends_at)`, or for parking now.
     """
+    found, distances = find_lots(LotFilter(q, near, radius_km, include_inactive=include_inactive))
+    return Summaries(found, distances, starts_at, ends_at, kind)
+
+
+def find_lots(flt, *, with_rates=False):
+    """(lots, distances): the lots a LotFilter matches, by name, or by distance when near a
+    point (distances then in km, else None). `with_rates`: their rate tables loaded in one
+    more query, to price them all."""
     query = select(Lot).order_by(Lot.name)
-    if not include_inactive:
+    if with_rates:
+        query = query.options(selectinload(Lot.rates))
+    if not flt.include_inactive:
         query = query.where(Lot.is_active.is_(True))
-    if q:
-        pattern = f"%{q.strip().lower()}%"
+    if flt.q:
+        pattern = f"%{flt.q.strip().lower()}%"
         query = query.where(
             or_(
                 func.lower(Lot.name).like(pattern),
@@ -204,19 +250,24 @@ def search_lots(
                 func.lower(Lot.address).like(pattern),
             )
         )
+    if flt.amenities:
+        wanted = amenity_mask(flt.amenities)
+        query = query.where(Lot.amenity_bits.op("&")(wanted) == wanted)
+    if flt.max_height_cm is not None:
+        query = query.where(
+            or_(Lot.height_limit_cm.is_(None), Lot.height_limit_cm >= flt.max_height_cm)
+        )
     lots = list(db.session.scalars(query))
-    if near is None:
-        return Summaries(lots, None, starts_at, ends_at, kind)
-    located = [(distance_km(near, lot), lot) for lot in lots]
+    if flt.near is None:
+        return lots, None
+    located = [(distance_km(flt.near, lot), lot) for lot in lots]
     located = [
         (km, lot)
         for km, lot in located
-        if km is not None and (radius_km is None or km <= radius_km)
+        if km is not None and (flt.radius_km is None or km <= flt.radius_km)
     ]
     located.sort(key=lambda pair: pair[0])
-    return Summaries(
-        [lot for _, lot in located], [km for km, _ in located], starts_at, ends_at, kind
-    )
+    return [lot for _, lot in located], [km for km, _ in located]
 
 
 class Summaries(Sequence):

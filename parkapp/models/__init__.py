@@ -42,7 +42,17 @@ from parkapp.models.jobs import (
     NotificationStatus,
     OutboxMail,
 )
-from parkapp.models.lots import Level, Lot, Spot, SpotKind, SpotStatus, Zone
+from parkapp.models.lots import (
+    AMENITY_BITS,
+    Amenity,
+    Level,
+    Lot,
+    Spot,
+    SpotKind,
+    SpotStatus,
+    Zone,
+    amenity_mask,
+)
 from parkapp.models.memberships import (
     Membership,
     MembershipPayment,
@@ -66,6 +76,7 @@ from parkapp.models.waitlist import QUEUED, WaitlistEntry, WaitlistStatus
 __all__ = [
     "ADMIN",
     "ALL_WEEKDAYS",
+    "AMENITY_BITS",
     "GATE_METHODS",
     "HOLDING",
     "MERCHANT",
@@ -73,6 +84,7 @@ __all__ = [
     "QUEUED",
     "ROLE_NAMES",
     "USER",
+    "Amenity",
     "AuditEvent",
     "Booking",
     "BookingSource",
@@ -124,6 +136,7 @@ __all__ = [
     "WaitlistEntry",
     "WaitlistStatus",
     "Zone",
+    "amenity_mask",
     "membership_plan_lots",
     "merchant_lots",
     "utcnow",

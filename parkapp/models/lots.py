@@ -34,6 +34,26 @@ class SpotStatus(StrEnum):
     REMOVED = "removed"  # deleted by an admin but kept for the booking history
 
 
+class Amenity(StrEnum):
+    """What a lot offers besides the spaces; stored as bits of `Lot.amenity_bits` (this order
+    is the bit order: add new ones at the end)."""
+
+    COVERED = "covered"
+    EV_CHARGING = "ev_charging"
+    ACCESSIBLE = "accessible"
+    SECURITY = "security"
+    TOILETS = "toilets"
+    BIKE = "bike"
+
+
+AMENITY_BITS = {amenity: 1 << n for n, amenity in enumerate(Amenity)}
+
+
+def amenity_mask(amenities):
+    """The bits of a set of amenities (Amenity members or their values)."""
+    return sum(AMENITY_BITS[Amenity(a)] for a in set(amenities))
+
+
 class Lot(db.Model):
     """A car park with its address, opening hours and basic rate."""
 
@@ -48,6 +68,10 @@ class Lot(db.Model):
             "refund_hours_before IS NULL OR refund_hours_before >= 0", name="refund_hours_ok"
         ),
         CheckConstraint("exit_minutes_after_payment >= 0", name="exit_minutes_ok"),
+        CheckConstraint(
+            "height_limit_cm IS NULL OR height_limit_cm BETWEEN 100 AND 500",
+            name="height_limit_ok",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +99,10 @@ class Lot(db.Model):
     open_data: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # A stay may run across closing time (else it must end by then; the booth lets it out).
     allow_overnight: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Amenities as bits (see Amenity): one integer filters alike on PostgreSQL and SQLite.
+    amenity_bits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The tallest vehicle that fits under the entrance, in cm; NULL: no limit.
+    height_limit_cm: Mapped[int | None] = mapped_column(Integer)
     # Demand pricing (steps in DemandStep): bounds of the adjusted hourly rate, NULL: none.
     demand_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     demand_floor_cents: Mapped[int | None] = mapped_column(Integer)
@@ -96,6 +124,16 @@ class Lot(db.Model):
         order_by="DemandStep.threshold_percent",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def amenities(self):
+        """The lot's amenities, a list of Amenity in declaration order."""
+        bits = self.amenity_bits or 0
+        return [a for a in Amenity if bits & AMENITY_BITS[a]]
+
+    @amenities.setter
+    def amenities(self, values):
+        self.amenity_bits = amenity_mask(values)
 
     @property
     def is_open_all_day(self):

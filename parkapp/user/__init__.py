@@ -4,6 +4,7 @@ from parkapp.user import (  # noqa: F401  (each module registers its routes on b
     booking_changes,
     charging,
     exports,
+    home,
     live,
     memberships,
     payments,

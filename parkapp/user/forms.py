@@ -8,20 +8,17 @@ which zone it used.
 """
 
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    FloatField,
-    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
     SubmitField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length
 
 from parkapp.booking.claims import BookingRequest
 from parkapp.core.timezones import lot_zone
@@ -80,62 +77,6 @@ def _interval(form, zone, required):
         return False
     form.starts_at, form.ends_at = to_utc(start, zone), to_utc(end, zone)
     return True
-
-
-class SearchForm(FlaskForm):
-    """Find lots by name or city, near a point, free over an interval."""
-
-    class Meta:
-        csrf = False  # a GET search changes nothing
-
-    q = StringField("Where", filters=[_strip], validators=[Optional(), Length(max=100)])
-    kind = SelectField("Spot kind", choices=[ANY_KIND, *KIND_CHOICES], default="")
-    lat = FloatField("Latitude", validators=[Optional(), NumberRange(-90, 90)])
-    lon = FloatField("Longitude", validators=[Optional(), NumberRange(-180, 180)])
-    radius = FloatField("Within (km)", validators=[Optional(), NumberRange(0.1, 1000)])
-    starts = local_field("From")
-    ends = local_field("Until")
-    tz = HiddenField()
-
-    starts_at = ends_at = None
-
-    @property
-    def zone(self):
-        """The browser's time zone when it told us a valid one, else UTC."""
-        try:
-            return ZoneInfo(self.tz.data) if self.tz.data else ZoneInfo("UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo("UTC")
-
-    @property
-    def near(self):
-        """(lat, lon) when searching by distance, else None."""
-        return None if self.lat.data is None else (self.lat.data, self.lon.data)
-
-    @property
-    def radius_km(self):
-        return self.radius.data if self.near else None
-
-    @property
-    def kind_value(self):
-        return SpotKind(self.kind.data) if self.kind.data else None
-
-    @property
-    def has_interval(self):
-        return self.starts_at is not None
-
-    def validate(self, extra_validators=None):
-        """Field checks, then the pairs: lat with lon, radius with a point, start with end."""
-        if not super().validate(extra_validators):
-            return False
-        ok = True
-        if (self.lat.data is None) != (self.lon.data is None):
-            self.lat.errors.append("Give both latitude and longitude, or neither.")
-            ok = False
-        elif self.radius.data is not None and self.lat.data is None:
-            self.radius.errors.append("A distance needs a position: use your location first.")
-            ok = False
-        return _interval(self, self.zone, required=False) and ok
 
 
 class BookingForm(FlaskForm):

@@ -19,8 +19,10 @@ from parkapp.lots import availability, levels, live, lots
 from parkapp.lots import spots as spot_service
 from parkapp.models import SpotStatus, utcnow
 from parkapp.pricing import demand
+from parkapp.pricing import search as priced_search
 from parkapp.user.blueprint import bp
-from parkapp.user.forms import BookingForm, NewVehicleForm, SearchForm, VehicleForm
+from parkapp.user.forms import BookingForm, NewVehicleForm, VehicleForm
+from parkapp.user.search_form import SearchForm
 from parkapp.waitlist import queue as waitlist_queue
 from parkapp.web.fields import parse_local
 
@@ -29,21 +31,26 @@ PAST_SHOWN = 20  # past bookings listed before "show all"
 
 @bp.get("/")
 def index():
-    """The home page: find a lot by name, city or distance, free now or for an interval."""
+    """The search page: find a lot by name, city or near me, free now or for an interval,
+    priced for it, filtered by price, amenities and vehicle height."""
     form = SearchForm(request.args)
     results = None
     if form.validate():
-        results = lots.search_lots(
-            form.q.data,
-            near=form.near,
-            radius_km=form.radius_km,
-            starts_at=form.starts_at,
-            ends_at=form.ends_at,
-            kind=form.kind_value,
-        )[:]  # counted once: the list and the map both read them
+        # counted once: the list and the map both read them
+        results = priced_search.find(form.search())[:]
     return render_template(
-        "index.html", form=form, results=results, map_markers=_map_markers(results)
+        "index.html",
+        form=form,
+        results=results,
+        map_markers=_map_markers(results),
+        forget_location_url=_without_location(),
     )
+
+
+def _without_location():
+    """This search again without the browser's position."""
+    kept = {k: v for k, v in request.args.lists() if k not in ("lat", "lon", "radius")}
+    return url_for("user.index", **kept)
 
 
 def _map_markers(results):

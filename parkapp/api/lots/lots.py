@@ -3,16 +3,13 @@
 import re
 from datetime import time
 
-from flask import request
 from flask_restx import Namespace, fields
 
 from parkapp.api.common import (
     ID,
     KINDS,
-    MAX_PER_PAGE,
     NO_NUL,
     Resource,
-    arg_float,
     error_model,
     json_body,
     nullable,
@@ -20,14 +17,15 @@ from parkapp.api.common import (
     page_of,
     query_params,
     roles_required,
-    timestamp,
     viewer_is_admin,
 )
+from parkapp.api.lots.search_args import AMENITIES, LIST_PARAMS, interval_args, search_args
 from parkapp.api.pricing.rates import published_rates, rate_out
-from parkapp.booking.claims import parse_kind
-from parkapp.core.exceptions import Forbidden, Invalid
+from parkapp.core.exceptions import Invalid
 from parkapp.lots import availability, live, lots
+from parkapp.lots.lots import MAX_HEIGHT_CM, MIN_HEIGHT_CM
 from parkapp.models import utcnow
+from parkapp.pricing import search as priced_search
 
 ns = Namespace("lots", description="Lots, their spots and availability", path="/")
 
@@ -66,10 +64,17 @@ lot_out = ns.model(
         "allow_overnight": fields.Boolean(description="stays may run across closing time"),
         "open_data": fields.Boolean(description="listed in the public occupancy feed"),
         "is_active": fields.Boolean,
+        "amenities": fields.List(fields.String(enum=AMENITIES, example="covered")),
+        "height_limit_cm": fields.Integer(description="the tallest vehicle that fits; null: none"),
         "total_spots": fields.Integer,
         "available_now": fields.Integer(description="bookable now (without starts_at)"),
         "available": fields.Integer(description="bookable for [starts_at, ends_at) when given"),
         "distance_km": fields.Float(description="when searched by lat/lon"),
+        "quote_total_cents": fields.Integer(
+            description="with starts_at and ends_at: a standard car's price for the interval "
+            "by the rate table (before demand, membership and codes); null: closed then"
+        ),
+        "quote_currency": fields.String(example="GBP", description="with quote_total_cents"),
     },
 )
 
@@ -121,6 +126,15 @@ def _lot_fields(name_required):
             description="stays may run across closing time (default false)"
         ),
         "open_data": fields.Boolean(description="listed in /open/occupancy (default true)"),
+        "amenities": fields.List(
+            fields.String(example="covered"),
+            description=f"any of {', '.join(AMENITIES)} (default none); an unknown one is a 422",
+        ),
+        "height_limit_cm": nullable(
+            fields.Integer(
+                min=MIN_HEIGHT_CM, max=MAX_HEIGHT_CM, example=210, description="null: no limit"
+            )
+        ),
     }
 
 
@@ -164,15 +178,20 @@ def lot_dict(lot):
         "allow_overnight": lot.allow_overnight,
         "open_data": lot.open_data,
         "is_active": lot.is_active,
+        "amenities": [a.value for a in lot.amenities],
+        "height_limit_cm": lot.height_limit_cm,
     }
 
 
-def _summary_dict(summary, for_interval):
+def _summary_dict(summary, wanted):
     data = lot_dict(summary.lot)
     data["total_spots"] = summary.total_spots
-    data["available" if for_interval else "available_now"] = summary.available
+    data["available" if wanted.starts_at is not None else "available_now"] = summary.available
     if summary.distance_km is not None:
         data["distance_km"] = summary.distance_km
+    if wanted.ends_at is not None:
+        data["quote_total_cents"] = summary.quote.total_cents if summary.quote else None
+        data["quote_currency"] = summary.quote.currency if summary.quote else None
     return data
 
 
@@ -187,41 +206,6 @@ def _detail_dict(lot, counts, for_interval):
     )
     data["rates"] = published_rates(lot)
     return data
-
-
-def _interval_args():
-    starts_at = timestamp("starts_at", request.args.get("starts_at"))
-    ends_at = timestamp("ends_at", request.args.get("ends_at"))
-    if ends_at is not None and starts_at is None:
-        raise Invalid("starts_at", "Give starts_at together with ends_at.")
-    if ends_at is not None and ends_at <= starts_at:
-        raise Invalid("ends_at", "The end must be after the start.")
-    return starts_at, ends_at
-
-
-def _position_args():
-    lat, lon = arg_float("lat", -90, 90), arg_float("lon", -180, 180)
-    radius = arg_float("radius_km", 0, 20_040)
-    if (lat is None) != (lon is None):
-        raise Invalid("lon" if lon is None else "lat", "Give lat and lon together.")
-    if radius is not None and lat is None:
-        raise Invalid("radius_km", "A radius needs lat and lon.")
-    return ((lat, lon) if lat is not None else None), radius
-
-
-def _search_text():
-    q = request.args.get("q", "").strip()
-    if len(q) > 100 or "\x00" in q:
-        raise Invalid("q", "Search for at most 100 ordinary characters.")
-    return q or None
-
-
-def _include_inactive():
-    """Admins may list deactivated lots too (to find and reactivate them)."""
-    wanted = request.args.get("include_inactive", "").lower() in ("1", "true")
-    if wanted and not viewer_is_admin():
-        raise Forbidden("Only admins can see deactivated lots.")
-    return wanted
 
 
 def _lot_changes(data):
@@ -245,40 +229,18 @@ def _set_active(lot, data):
         lots.deactivate_lot(lot)
 
 
-LIST_PARAMS = query_params(
-    q=("string", "name, city or address contains"),
-    lat=("number", "latitude, with lon"),
-    lon=("number", "longitude, with lat"),
-    radius_km=("number", "only lots this close (needs lat/lon)"),
-    starts_at=("date-time", "ISO 8601 with offset: availability from"),
-    ends_at=("date-time", "ISO 8601 with offset: availability until (needs starts_at)"),
-    spot_kind=("string", f"count only spots of this kind: {', '.join(KINDS)}"),
-    include_inactive=("boolean", "admins: include deactivated lots"),
-    page=("integer", "page number, from 1"),
-    per_page=("integer", f"items per page, max {MAX_PER_PAGE}"),
-)
-
-
 @ns.route("/lots")
 class LotList(Resource):
     @ns.doc(security=[], params=LIST_PARAMS)
-    @ns.response(200, "Active lots with their availability", lot_page)
+    @ns.response(200, "Active lots with their availability (and prices)", lot_page)
     @ns.response(403, "include_inactive without the admin role", error)
     @ns.response(422, "Invalid filter", error)
     def get(self):
-        """Find lots by name, city or position, with spots free now or for an interval."""
-        near, radius = _position_args()
-        starts_at, ends_at = _interval_args()
-        found = lots.search_lots(
-            _search_text(),
-            near,
-            radius,
-            starts_at,
-            ends_at,
-            parse_kind(request.args.get("spot_kind")),
-            _include_inactive(),
-        )
-        return page_of(found, lambda summary: _summary_dict(summary, starts_at is not None))
+        """Find lots by name, city, position, amenities or height; with spots free now or for an
+        interval, each priced for it, filtered by price and sorted by name, distance or price."""
+        wanted = search_args()
+        found = priced_search.find(wanted)
+        return page_of(found, lambda summary: _summary_dict(summary, wanted))
 
     @ns.expect(lot_in, validate=True)
     @ns.response(201, "Created", lot_detail_out)
@@ -309,7 +271,7 @@ class LotItem(Resource):
     def get(self, lot_id):
         """One lot with its rates, opening hours and spot counts by kind."""
         lot = lots.get_lot(lot_id, include_inactive=viewer_is_admin())
-        starts_at, ends_at = _interval_args()
+        starts_at, ends_at = interval_args()
         counts = live.lot_counts(lot.id, starts_at, ends_at)
         return _detail_dict(lot, counts, starts_at is not None)
 
