@@ -1,0 +1,215 @@
+"""Accessibility: axe-core (axe-playwright-python) on every main page, in real Chromium.
+
+The demo data is seeded (the world a first visitor sees), then each role logs in and
+every page it uses is checked at desktop width and at 390 px (a phone). A `serious` or
+`critical` violation fails the test; the message lists every rule, target and page.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from sqlalchemy import select
+
+from parkapp import demo
+from parkapp.core.exceptions import Conflict
+from parkapp.exports import jobs as export_jobs
+from parkapp.extensions import db
+from parkapp.gate import passage
+from parkapp.models import (
+    Booking,
+    BookingStatus,
+    Discount,
+    Lot,
+    MembershipPlan,
+    OutboxMail,
+    Rate,
+    User,
+    Vehicle,
+    WaitlistEntry,
+)
+from parkapp.waitlist import queue
+from tests.browser_fixtures import log_in
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+FAILING_IMPACTS = {"serious", "critical"}
+
+# Chart.js is deferred: the analytics and dashboard pages are checked once charts exist.
+CHARTS_MADE = (
+    "() => typeof Chart !== 'undefined' && "
+    "[...document.querySelectorAll('canvas[data-chart]')].every(c => Chart.getChart(c))"
+)
+
+ADMIN = "admin@parkapp.example.com"
+OPERATOR = "operator@parkapp.example.com"
+DRIVER = "driver@parkapp.example.com"
+
+
+@dataclass
+class World:
+    """Ids of the rows the pages show."""
+
+    lot: int
+    booking: int
+    vehicle: int
+    user: int
+    gate_stay: int
+    discount: int
+    plan: int
+    rate: int
+    mail: int | None
+
+
+def _seed_world(password_hash):
+    """The demo data with known passwords, plus a stay at the gate and a queued driver."""
+    demo.seed(3)
+    for user in db.session.scalars(select(User)):
+        user.password = password_hash
+    db.session.commit()
+    lot = db.session.scalar(select(Lot).order_by(Lot.id))
+    operator = db.session.scalar(select(User).where(User.email == OPERATOR))
+    driver = db.session.scalar(select(User).where(User.email == DRIVER))
+    ev_car = db.session.scalar(select(Vehicle).where(Vehicle.user_id == driver.id, Vehicle.is_ev))
+    stays = []
+    while not db.session.scalar(select(WaitlistEntry.id).where(WaitlistEntry.user_id == driver.id)):
+        try:  # the driver queues for the harbour's chargers once EV cars fill them
+            queue.join(driver, lot.id, ev_car.plate, "ev")
+        except Conflict:
+            plate = f"EV{len(stays):02d}AAA"
+            stays.append(
+                passage.enter(lot.id, plate, is_ev=True, gate="North", operator=operator)[0]
+            )
+    export_jobs.request_export(driver, "bookings_csv")
+    booking = db.session.scalar(
+        select(Booking)
+        .where(Booking.user_id == driver.id)
+        .order_by((Booking.status == BookingStatus.RESERVED).desc(), Booking.starts_at.desc())
+    )
+    return World(
+        lot=lot.id,
+        booking=booking.id,
+        vehicle=ev_car.id,
+        user=driver.id,
+        gate_stay=stays[0].id if stays else _any_stay(lot),
+        discount=db.session.scalar(select(Discount.id).order_by(Discount.id)),
+        plan=db.session.scalar(select(MembershipPlan.id).order_by(MembershipPlan.id)),
+        rate=db.session.scalar(select(Rate.id).where(Rate.lot_id == lot.id).order_by(Rate.id)),
+        mail=db.session.scalar(select(OutboxMail.id).order_by(OutboxMail.id)),
+    )
+
+
+def _any_stay(lot):
+    return db.session.scalar(
+        select(Booking.id).where(Booking.lot_id == lot.id, Booking.status == BookingStatus.ACTIVE)
+    )
+
+
+def pages(world):
+    """(who, path) of every main page; who is None for a visitor not logged in."""
+    w = world
+    lot = f"/admin/lots/{w.lot}"
+    anonymous = ["/", f"/lots/{w.lot}", "/login", "/register", "/reset"]
+    driver = [
+        "/",
+        f"/lots/{w.lot}",
+        "/bookings",
+        f"/bookings/{w.booking}",
+        "/waitlist",
+        "/memberships",
+        "/vehicles",
+        f"/vehicles/{w.vehicle}/edit",
+        "/exports",
+        "/account/",
+        "/change",
+    ]
+    operator = [
+        "/gate",
+        f"/gate/tickets/{w.gate_stay}",
+        f"/gate/exits/{w.gate_stay}",
+        "/gate/inside",
+        "/gate/ev",
+        "/gate/dashboard",
+    ]
+    admin = [
+        "/admin/",
+        "/admin/analytics",
+        "/admin/lots",
+        lot,
+        f"{lot}/edit",
+        "/admin/lots/new",
+        f"{lot}/rates",
+        f"{lot}/rates/new",
+        f"/admin/rates/{w.rate}/edit",
+        f"{lot}/demand",
+        f"{lot}/ev",
+        "/admin/bookings",
+        "/admin/users",
+        f"/admin/users/{w.user}",
+        "/admin/discounts",
+        "/admin/discounts/new",
+        f"/admin/discounts/{w.discount}/edit",
+        "/admin/plans",
+        "/admin/plans/new",
+        f"/admin/plans/{w.plan}/edit",
+        "/admin/audit",
+        "/admin/exports",
+        "/admin/outbox",
+    ]
+    if w.mail:
+        admin.append(f"/admin/outbox/{w.mail}")
+    return (
+        [(None, p) for p in anonymous]
+        + [(DRIVER, p) for p in driver]
+        + [(OPERATOR, p) for p in operator]
+        + [(ADMIN, p) for p in admin]
+    )
+
+
+def open_gate(page, lot_name):
+    """Choose the car park at the booth (the gate pages need one)."""
+    page.goto("/gate/lot")
+    page.get_by_label("Car park").select_option(label=f"{lot_name} · Portsmouth")
+    page.get_by_label("Gate").fill("North")
+    page.get_by_role("button", name="Open the gate screen").click()
+
+
+def serious_violations(page):
+    """[(rule, impact, target, help)] of axe's serious and critical findings on the page."""
+    results = Axe().run(page)
+    return [
+        (v["id"], v["impact"], " ".join(map(str, node["target"])), v["help"])
+        for v in results.response["violations"]
+        if v["impact"] in FAILING_IMPACTS
+        for node in v["nodes"]
+    ]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_no_serious_axe_violation_on_any_main_page(viewport, new_page, password_hash):
+    world = _seed_world(password_hash)
+    lot_name = db.session.get(Lot, world.lot).name
+    found, visited, current = [], 0, {}
+
+    for who, path in pages(world):
+        if who not in current:
+            page = new_page(viewport=VIEWPORTS[viewport])
+            if who:
+                log_in(page, who)
+            if who == OPERATOR:
+                open_gate(page, lot_name)
+            current[who] = page
+        page = current[who]
+        response = page.goto(path, wait_until="load")
+        assert response.ok, f"{path} as {who}: {response.status}"
+        if page.locator("canvas[data-chart]").count():
+            page.wait_for_function(CHARTS_MADE)
+        visited += 1
+        for rule, impact, target, help_text in serious_violations(page):
+            found.append(
+                f"{viewport} {who or 'visitor'} {path}: {rule} ({impact}) {target}: {help_text}"
+            )
+
+    print(f"axe {viewport}: {visited} pages, {len(found)} serious or critical findings")
+    for line in found:
+        print("  " + line)
+    assert not found, f"{len(found)} serious or critical axe findings:\n" + "\n".join(found)
