@@ -147,16 +147,16 @@ def seed(seed_value=7, days=HISTORY_DAYS):
     plan = _membership_plan()
     operator, driver = users[1], users[2]
     regulars = people.driver_regulars(driver, lots) + people.commuters(rng, lots, plan)
-    _history(rng, lots, regulars, days)
+    _history(rng, lots, regulars, days, people.occasional_drivers(rng))
     leaf = regulars[1].vehicle
     extras.full_ev_bays(rng, lots[0], operator, [(driver, leaf.plate), (None, "KE19VZT")])
     analytics_rollups.refresh()
     return accounts
 
 
-def _history(rng, lots, regulars, days=HISTORY_DAYS):
+def _history(rng, lots, regulars, days=HISTORY_DAYS, occasional=()):
     """Past and present stays and the reservations ahead, committed."""
-    stays = history.generate(rng, lots, regulars, days=days)
+    stays = history.generate(rng, lots, regulars, days=days, occasional=occasional)
     extras.charging_history(rng, stays)
     history.insert(stays)
     db.session.commit()

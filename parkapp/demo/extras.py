@@ -11,7 +11,7 @@ from parkapp.gate import passage
 from parkapp.models import ChargingStatus, EvStation, VehicleType, WaitlistEntry
 from parkapp.waitlist import queue
 
-CHARGE_SHARE = 0.35  # of the EV stays on a charger's spot, the ones that plugged in
+CHARGE_SHARE = 0.2  # of the EV stays on a charger's spot, the ones that plugged in
 
 
 def charging_history(rng, stays):

@@ -39,6 +39,7 @@ from parkapp.models import (
 from parkapp.pricing import quoting as pricing
 
 NEVER = datetime.max.replace(tzinfo=None)  # a spot held by a stay still open
+OCCASIONAL_SHARE = 0.15  # of the walk-ins: drivers with an account who book online
 HOLDING = (BookingStatus.RESERVED, BookingStatus.ACTIVE, BookingStatus.COMPLETED)
 ARRIVED = (BookingStatus.ACTIVE, BookingStatus.COMPLETED)
 
@@ -80,13 +81,14 @@ class Stay:
     charge: dict | None = None
 
 
-def generate(rng, lots, regulars=(), days=56, now=None, ahead=6):
+def generate(rng, lots, regulars=(), days=56, now=None, ahead=6, occasional=()):
     """Stays over the last `days` days at every lot up to now, and the regulars'
-    reservations for the next `ahead` days, as Stays not yet inserted (see `insert`)."""
+    reservations for the next `ahead` days, as Stays not yet inserted (see `insert`).
+    Some walk-ins are `occasional` drivers (Regulars without a habit) booking online."""
     now = now or utcnow()
     stays = []
     for lot in lots:
-        arrivals = _walk_ins(rng, lot, now, days)
+        arrivals = _walk_ins(rng, lot, now, days, occasional)
         arrivals += _regular_visits(rng, lot, regulars, now, days, ahead)
         stays += _place(rng, lot, sorted(arrivals), now)
     return stays
@@ -133,7 +135,7 @@ def _local_days(lot, now, days, ahead=0):
     return zone, [today + timedelta(days=n) for n in range(-days, ahead + 1)]
 
 
-def _walk_ins(rng, lot, now, days):
+def _walk_ins(rng, lot, now, days, occasional=()):
     zone, dates = _local_days(lot, now, days)
     spots = sum(1 for spot in lot.spots if spot.status == SpotStatus.ACTIVE)
     found = []
@@ -146,8 +148,17 @@ def _walk_ins(rng, lot, now, days):
                 start = local + timedelta(minutes=traffic.minute_in_hour(rng, hour))
                 start = start.astimezone(now.tzinfo)
                 if start < now and is_open_at(lot, start):
-                    found.append(_walk_in(rng, start, traffic.stay_length(rng, weekday, hour)))
+                    length = traffic.stay_length(rng, weekday, hour)
+                    if occasional and rng.random() < OCCASIONAL_SHARE:
+                        found.append(_visit(rng.choice(occasional), start, length))
+                    else:
+                        found.append(_walk_in(rng, start, length))
     return found
+
+
+def _visit(regular, start, length):
+    vehicle = regular.vehicle
+    return Arrival(start, length, vehicle.plate, regular, vehicle.vehicle_type, vehicle.is_ev)
 
 
 def _walk_in(rng, start, length):
@@ -172,10 +183,7 @@ def _regular_visits(rng, lot, regulars, now, days, ahead):
             length = timedelta(minutes=5 * round((regular.hours * 60 + rng.gauss(0, 25)) / 5))
             if start >= now and rng.random() < 0.4:
                 continue  # not everyone books days ahead
-            vehicle = regular.vehicle
-            found.append(
-                Arrival(start, length, vehicle.plate, regular, vehicle.vehicle_type, vehicle.is_ev)
-            )
+            found.append(_visit(regular, start, length))
     return found
 
 
@@ -186,12 +194,17 @@ def _place(rng, lot, arrivals, now):
     for spot in sorted(lot.spots, key=lambda s: s.label):
         if spot.id in free_at:
             by_kind.setdefault(spot.kind, []).append(spot)
-    made, hours = [], MemberHours()
+    made, hours, busy = [], MemberHours(), {}
     for arrival in arrivals:
         ends_at = _closing(lot, arrival.starts_at, arrival.starts_at + arrival.length)
+        driver = arrival.regular.user.id if arrival.regular else None
+        if driver and busy.get(driver, arrival.starts_at) > arrival.starts_at:
+            continue  # a driver is in one place at a time
         spot = _free_spot(by_kind, free_at, arrival)
         if spot is None:
             continue  # full for this vehicle: it drives on
+        if driver:
+            busy[driver] = ends_at
         stay = _stay(rng, lot, spot, arrival, ends_at, now, hours)
         if stay.row["status"] in HOLDING:
             free_at[spot.id] = stay.row["ends_at"] or NEVER

@@ -96,3 +96,34 @@ def _membership(user, plan, vehicle, joined, now):
     while membership.status == MembershipStatus.ACTIVE and membership.ends_at < now:
         memberships.renew(membership, now=membership.ends_at - timedelta(days=1))
     return membership if membership.status == MembershipStatus.ACTIVE else None
+
+
+FIRST = ("Alex", "Ben", "Chloe", "Daniel", "Ella", "Finn", "Hannah", "Isaac", "Jess", "Kofi")
+LAST = ("Brown", "Clarke", "Davies", "Green", "Khan", "Lewis", "Murphy", "Wood")
+CARS = (
+    ("Ford", "Fiesta"), ("Vauxhall", "Corsa"), ("Toyota", "Yaris"), ("BMW", "1 Series"),
+    ("Audi", "A3"), ("Renault", "Clio"), ("Hyundai", "Kona Electric"), ("MG", "MG4 EV"),
+)  # fmt: skip
+COLOURS = ("Black", "White", "Grey", "Silver", "Blue", "Red")
+
+
+def occasional_drivers(rng, count=40):
+    """Drivers with an account and one car who park now and then (shopping, a meeting)."""
+    password = hash_password(secrets.token_urlsafe(16))  # nobody is told it
+    drivers = []
+    for n in range(count):
+        first, last = FIRST[n % len(FIRST)], LAST[(n // len(FIRST) + n) % len(LAST)]
+        email = f"{first.lower()}.{last.lower()}{n}@parkapp.example.com"
+        user = user_datastore.find_user(email=email) or user_datastore.create_user(
+            email=email, full_name=f"{first} {last}", password=password, roles=["user"]
+        )
+        make, model = rng.choice(CARS)
+        plate = "".join(rng.choices("ABCDEFGHJKLMNOPRSTUVWXY", k=2)) + f"{rng.randint(15, 24)}"
+        plate += "".join(rng.choices("ABCDEFGHJKLMNOPRSTUVWXY", k=3))
+        drivers.append(
+            (user, (plate, make, model, rng.choice(COLOURS), model.endswith(("Electric", "EV"))))
+        )
+    db.session.commit()
+    regulars = [Regular(user, _vehicle(user, *car), None, ()) for user, car in drivers]
+    db.session.commit()
+    return regulars
