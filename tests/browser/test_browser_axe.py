@@ -12,12 +12,11 @@ from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
 from parkapp import demo
-from parkapp.core.exceptions import Conflict
 from parkapp.exports import jobs as export_jobs
 from parkapp.extensions import db
-from parkapp.gate import passage
 from parkapp.models import (
     Booking,
+    BookingSource,
     BookingStatus,
     Discount,
     Lot,
@@ -28,7 +27,6 @@ from parkapp.models import (
     Vehicle,
     WaitlistEntry,
 )
-from parkapp.waitlist import queue
 from tests.browser_fixtures import log_in
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -61,24 +59,16 @@ class World:
 
 
 def _seed_world(password_hash):
-    """The demo data with known passwords, plus a stay at the gate and a queued driver."""
+    """The demo data with known passwords (the seed fills the harbour's EV bays and queues
+    the driver for them), a stay at the gate and an export waiting for the worker."""
     demo.seed(3)
     for user in db.session.scalars(select(User)):
         user.password = password_hash
     db.session.commit()
     lot = db.session.scalar(select(Lot).order_by(Lot.id))
-    operator = db.session.scalar(select(User).where(User.email == OPERATOR))
     driver = db.session.scalar(select(User).where(User.email == DRIVER))
     ev_car = db.session.scalar(select(Vehicle).where(Vehicle.user_id == driver.id, Vehicle.is_ev))
-    stays = []
-    while not db.session.scalar(select(WaitlistEntry.id).where(WaitlistEntry.user_id == driver.id)):
-        try:  # the driver queues for the harbour's chargers once EV cars fill them
-            queue.join(driver, lot.id, ev_car.plate, "ev")
-        except Conflict:
-            plate = f"EV{len(stays):02d}AAA"
-            stays.append(
-                passage.enter(lot.id, plate, is_ev=True, gate="North", operator=operator)[0]
-            )
+    assert db.session.scalar(select(WaitlistEntry.id).where(WaitlistEntry.user_id == driver.id))
     export_jobs.request_export(driver, "bookings_csv")
     booking = db.session.scalar(
         select(Booking)
@@ -90,7 +80,7 @@ def _seed_world(password_hash):
         booking=booking.id,
         vehicle=ev_car.id,
         user=driver.id,
-        gate_stay=stays[0].id if stays else _any_stay(lot),
+        gate_stay=_gate_stay(lot),
         discount=db.session.scalar(select(Discount.id).order_by(Discount.id)),
         plan=db.session.scalar(select(MembershipPlan.id).order_by(MembershipPlan.id)),
         rate=db.session.scalar(select(Rate.id).where(Rate.lot_id == lot.id).order_by(Rate.id)),
@@ -98,10 +88,19 @@ def _seed_world(password_hash):
     )
 
 
-def _any_stay(lot):
-    return db.session.scalar(
-        select(Booking.id).where(Booking.lot_id == lot.id, Booking.status == BookingStatus.ACTIVE)
+def _gate_stay(lot):
+    """A car inside now that came in at the gate (the demo always has some at the harbour)."""
+    stay = db.session.scalar(
+        select(Booking.id)
+        .where(
+            Booking.lot_id == lot.id,
+            Booking.status == BookingStatus.ACTIVE,
+            Booking.source == BookingSource.GATE,
+        )
+        .order_by(Booking.id.desc())
     )
+    assert stay is not None
+    return stay
 
 
 def pages(world):
