@@ -6,11 +6,11 @@ zone, and the page logs no console error and asks nothing of any other host.
 """
 
 import random
-from types import SimpleNamespace
 
 from playwright.sync_api import expect
 
 from parkapp import demo
+from parkapp.demo import people
 from tests.browser_fixtures import log_in
 
 DRAWN = """canvas => {
@@ -36,7 +36,8 @@ def test_admin_sees_every_chart_drawn(new_page, make_user, make_lot, live_server
         make_lot(name="Harbour", timezone="Europe/London", spots={"standard": 3}),
         make_lot(name="Midtown", timezone="America/New_York", currency="USD", spots={"ev": 2}),
     ]
-    demo._history(random.Random(5), lots, driver, [SimpleNamespace(plate="AB12CDE")], days=14)
+    regulars = people.driver_regulars(driver, [lots[0], lots[1], lots[0]])
+    demo._history(random.Random(5), lots, regulars, days=14)
 
     page = new_page()
     problems = []

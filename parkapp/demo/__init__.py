@@ -1,36 +1,29 @@
-"""Demo data: three lots in two cities, staff and a driver, weeks of booking history."""
+"""Demo data: three city car parks, staff, a driver and regular commuters, eight weeks of stays.
+
+The stays follow a city car park's day (see `traffic`): weekday commuters 08:00-09:30, a
+lunchtime bump, evenings, Saturday shoppers, a quiet Sunday; some cars are inside now, the
+regulars have reservations ahead, a few EV stays charged, and the harbour's EV bays are full
+with drivers queued for them. Seeded random: the same seed gives the same history.
+"""
 
 import random
 import secrets
-from datetime import time, timedelta
+from datetime import time
 
 from flask_security import hash_password
 from sqlalchemy import select
 
 from parkapp.accounts.datastore import user_datastore
 from parkapp.accounts.users import ensure_roles
+from parkapp.analytics import rollups as analytics_rollups
 from parkapp.billing import discounts
-from parkapp.billing.payments import new_receipt_number
-from parkapp.core.codes import new_code
+from parkapp.demo import extras, history, people
 from parkapp.ev import stations as ev_stations
 from parkapp.extensions import db
 from parkapp.lots import spots
 from parkapp.lots.lots import LotInput, create_lot
 from parkapp.memberships import subscriptions as memberships
-from parkapp.models import (
-    GATE_METHODS,
-    Booking,
-    BookingSource,
-    BookingStatus,
-    Lot,
-    MembershipPlan,
-    Payment,
-    PaymentStatus,
-    SpotKind,
-    Vehicle,
-    utcnow,
-)
-from parkapp.pricing import quoting as pricing
+from parkapp.models import Lot, MembershipPlan, SpotKind
 from parkapp.pricing import rates
 
 LOTS = [
@@ -106,6 +99,8 @@ LOTS = [
     ),
 ]
 
+HISTORY_DAYS = 56  # eight weeks
+
 ACCOUNTS = [
     ("admin@parkapp.example.com", "Avery Admin", "admin"),
     ("operator@parkapp.example.com", "Oli Operator", "operator"),
@@ -132,7 +127,7 @@ def has_data():
     return db.session.scalar(select(Lot.id).limit(1)) is not None
 
 
-def seed(seed_value=7):
+def seed(seed_value=7, days=HISTORY_DAYS):
     """Create everything; return [(email, password, role)] for the demo accounts."""
     rng = random.Random(seed_value)
     ensure_roles()
@@ -152,25 +147,25 @@ def seed(seed_value=7):
     lots = [_make_lot(data, layout) for data, layout in LOTS]
     for lot_index, rate in DEMO_RATES:
         rates.create_rate(lots[lot_index], rate)
-    driver = users[2]
-    vehicles = [
-        Vehicle(user_id=driver.id, plate="AB12CDE", make="Volkswagen", model="Golf", colour="Blue"),
-        Vehicle(
-            user_id=driver.id,
-            plate="EV70LTY",
-            make="Nissan",
-            model="Leaf",
-            colour="White",
-            is_ev=True,
-        ),
-    ]
-    db.session.add_all(vehicles)
-    db.session.commit()
-    _history(rng, lots, driver, vehicles)
     _promo_codes(lots)
     _ev_stations(lots)
-    _membership_plan()
+    plan = _membership_plan()
+    operator, driver = users[1], users[2]
+    regulars = people.driver_regulars(driver, lots) + people.commuters(rng, lots, plan)
+    _history(rng, lots, regulars, days, people.occasional_drivers(rng))
+    leaf = regulars[1].vehicle
+    extras.full_ev_bays(rng, lots[0], operator, [(driver, leaf.plate), (None, "KE19VZT")])
+    analytics_rollups.refresh()
     return accounts
+
+
+def _history(rng, lots, regulars, days=HISTORY_DAYS, occasional=()):
+    """Past and present stays and the reservations ahead, committed."""
+    stays = history.generate(rng, lots, regulars, days=days, occasional=occasional)
+    extras.charging_history(rng, stays)
+    history.insert(stays)
+    db.session.commit()
+    return stays
 
 
 # Chargers put on every demo ev spot in turn: (type, watts, connector, per kWh, idle/min).
@@ -201,8 +196,9 @@ def _ev_stations(lots):
 
 def _membership_plan():
     """One plan on offer for every lot: 10 hours a month included, then 20% off."""
-    if db.session.scalar(select(MembershipPlan.id).limit(1)) is None:
-        memberships.create_plan(
+    plan = db.session.scalar(select(MembershipPlan).order_by(MembershipPlan.id).limit(1))
+    if plan is None:
+        plan = memberships.create_plan(
             memberships.PlanInput(
                 name="Commuter",
                 description="For regular parkers: 10 hours a month free, then 20% off.",
@@ -213,6 +209,7 @@ def _membership_plan():
                 discount_percent=20,
             )
         )
+    return plan
 
 
 def _promo_codes(lots):
@@ -247,81 +244,3 @@ def _make_lot(data, layout):
     for level, zone, kind, count in layout:
         spots.create_spots(lot, count, kind, level, zone)
     return lot
-
-
-def _history(rng, lots, driver, vehicles, days=56):
-    """Past stays for the driver and for walk-in plates, never overlapping on a spot."""
-    now = utcnow().replace(minute=0, second=0, microsecond=0)
-    for lot in lots:
-        for spot in lot.spots:
-            cursor = now - timedelta(days=days, hours=rng.randint(0, 12))
-            while True:
-                cursor += timedelta(hours=rng.randint(2, 30))
-                length = timedelta(minutes=rng.choice([20, 45, 90, 150, 240, 480, 600]))
-                if cursor + length >= now - timedelta(hours=1):
-                    break
-                own = rng.random() < 0.08
-                plate = rng.choice(vehicles).plate if own else _random_plate(rng)
-                _past_booking(
-                    rng, lot, spot, cursor, cursor + length, driver if own else None, plate
-                )
-                cursor += length
-    db.session.commit()
-
-
-def _past_booking(rng, lot, spot, starts_at, ends_at, user, plate):
-    roll = rng.random()  # 5 % cancelled, 3 % no-shows: the analytics rates show something
-    status = (
-        BookingStatus.CANCELLED
-        if roll < 0.05
-        else BookingStatus.NO_SHOW
-        if roll < 0.08
-        else BookingStatus.COMPLETED
-    )
-    done = status == BookingStatus.COMPLETED
-    price = pricing.quote(pricing.Stay(lot, starts_at, ends_at, spot_kind=spot.kind)).total_cents
-    booking = Booking(
-        lot_id=lot.id,
-        spot_id=spot.id,
-        user_id=user.id if user else None,
-        plate=plate,
-        source=BookingSource.GATE if done and not user else BookingSource.WEB,
-        status=status,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        booked_ends_at=ends_at,
-        checked_in_at=starts_at if done else None,
-        released_at=ends_at if done else None,
-        cancelled_at=starts_at - timedelta(hours=2) if status == BookingStatus.CANCELLED else None,
-        confirmation_code=new_code(),
-        price_cents=price if done else None,
-        quoted_cents=price,
-        currency=lot.currency,
-        created_at=starts_at - timedelta(hours=3),
-    )
-    db.session.add(booking)
-    if done and price > 0:  # paid on the way out, so revenue charts have payments
-        db.session.add(
-            Payment(
-                booking=booking,
-                user_id=booking.user_id,
-                method=rng.choice(GATE_METHODS),
-                status=PaymentStatus.PAID,
-                amount_cents=price,
-                currency=lot.currency,
-                idempotency_key=f"demo-{booking.confirmation_code}",
-                receipt_number=new_receipt_number(ends_at),
-                created_at=ends_at,
-                paid_at=ends_at,
-            )
-        )
-
-
-def _random_plate(rng):
-    letters = "ABCDEFGHJKLMNOPRSTUVWXY"
-    return (
-        rng.choice(letters)
-        + rng.choice(letters)
-        + f"{rng.randint(10, 99)}"
-        + "".join(rng.choice(letters) for _ in range(3))
-    )
