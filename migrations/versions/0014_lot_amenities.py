@@ -1,7 +1,7 @@
 """lot amenities and height limit
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-04 16:45:00
 
 `lots.amenity_bits`: the lot's amenities (covered, ev_charging, accessible, security,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

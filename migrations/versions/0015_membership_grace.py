@@ -1,7 +1,7 @@
 """membership renewals that failed: grace period and daily retries
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-04 16:50:00
 
 `memberships.grace_until`: set when an auto-renewal's payment failed; the membership stays
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
