@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from parkapp.billing import bills as billing
 from parkapp.extensions import db
 from parkapp.memberships.usage import MINUTE, USING, period_of, stay_minutes, terms_among
-from parkapp.models import Booking, Lot, utcnow
+from parkapp.models import Booking, Lot, Validation, utcnow
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ def usages(memberships, now=None):
                 selectinload(Booking.vehicle),
                 selectinload(Booking.discount),
                 selectinload(Booking.charging_sessions),
+                selectinload(Booking.validation).selectinload(Validation.merchant),
             )
         )
         for booking in db.session.scalars(query):
