@@ -73,7 +73,9 @@ def search_users(term=None):
         plate = "".join(ch for ch in term.upper() if ch.isalnum())
         matches = [func.lower(User.email).like(pattern), func.lower(User.full_name).like(pattern)]
         if plate:  # a term without letters or digits names no plate
-            matches.append(User.id.in_(select(Vehicle.user_id).where(Vehicle.plate.contains(plate))))
+            matches.append(
+                User.id.in_(select(Vehicle.user_id).where(Vehicle.plate.contains(plate)))
+            )
         query = query.where(or_(*matches))
     return query.options(db.selectinload(User.roles))
 
