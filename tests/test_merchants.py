@@ -332,3 +332,15 @@ def test_the_statement_goes_to_the_billing_email_when_there_is_one(lot, clerk, o
     month = merchants.month_of(utcnow())
     assert statements.send_statement(deli, month)
     assert len(mailbox.to("accounts@deli.example")) == 1 and not mailbox.to("clerk@shop.example")
+
+
+def test_a_validated_booking_cancelled_later_costs_the_merchant_nothing(shop, clerk, driver, lot):
+    booking = create_booking(driver, BookingRequest(lot_id=lot.id, plate="LATER1", **booked(2, 5)))
+    validation = validations.validate(clerk, booking.confirmation_code)
+    lifecycle.cancel(booking, driver)
+    validation = db.session.get(Validation, validation.id)
+    validation.created_at = utcnow().replace(day=1) - timedelta(days=2)
+    db.session.commit()
+    assert send_statements() == 1
+    assert db.session.scalar(select(Validation.amount_cents)) == 0
+    assert db.session.scalar(select(MerchantStatement.total_cents)) == 0

@@ -12,9 +12,10 @@ from parkapp.core.money import money
 from parkapp.dbsetup import write_transaction
 from parkapp.extensions import db
 from parkapp.merchants import validations as merchant_validations
-from parkapp.models import Validation, utcnow
+from parkapp.models import BookingStatus, Validation, utcnow
 
 PREFIX = "Validated by "
+GAVE_NOTHING = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
 
 
 def validation_cents(quote):
@@ -36,8 +37,11 @@ def record(booking, now=None):
         validation = merchant_validations.of_booking(booking)
         if validation is None:
             return None
-        bill = bills.bill(booking, now or utcnow())
-        merchant_validations.record_amount(validation, validation_cents(bill.quote))
+        if booking.status in GAVE_NOTHING:  # cancelled or never came: the merchant owes 0
+            merchant_validations.record_amount(validation, 0)
+        else:
+            bill = bills.bill(booking, now or utcnow())
+            merchant_validations.record_amount(validation, validation_cents(bill.quote))
     return validation
 
 
