@@ -78,7 +78,7 @@ def stay_length(rng, weekday, hour):
 def _minutes(rng, weekday, hour):
     roll = rng.random()
     if weekday == 5 and 9 <= hour < 18:  # Saturday shopping: mostly short
-        return rng.triangular(25, 240, 75) if roll < 0.9 else rng.uniform(240, 420)
+        return rng.triangular(20, 210, 60) if roll < 0.92 else rng.uniform(210, 420)
     if weekday < 5 and 7 <= hour < 10:  # the working day, or an errand on the way
         return rng.gauss(510, 45) if roll < 0.72 else rng.uniform(30, 120)
     if 11 <= hour < 14:  # lunch and errands
