@@ -5,12 +5,10 @@ after the renewals committed; a mail that failed to send goes with the next run.
 """
 
 from datetime import timedelta
-from io import BytesIO
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, Spacer
 from sqlalchemy import select
 
 from parkapp.billing.receipts import TIME, facts_table, file_name
@@ -18,7 +16,7 @@ from parkapp.core import links
 from parkapp.core import mail as mailer
 from parkapp.core.exceptions import WrongState
 from parkapp.core.money import money
-from parkapp.core.pdf import Listing
+from parkapp.core.pdf import Listing, build_a4
 from parkapp.extensions import db
 from parkapp.memberships.subscriptions import RENEW
 from parkapp.models import MembershipPayment, PaymentStatus, utcnow
@@ -67,15 +65,7 @@ def receipt_pdf(payment):
         Paragraph("Payments for this membership", styles["Heading3"]),
         Listing(["Receipt", "For", "Status", "Paid at (UTC)", "Amount"], rows),
     ]
-    buffer = BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title=f"Receipt {payment.receipt_number}",
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-    ).build(story)
-    return buffer.getvalue()
+    return build_a4(story, f"Receipt {payment.receipt_number}")
 
 
 def mail_key(payment):

@@ -5,19 +5,16 @@ price's lines as billed when the payment was made, every payment on the booking 
 method and time, and the refunds.
 """
 
-from io import BytesIO
-
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from parkapp.billing import bills as billing
 from parkapp.billing.payments import PAYABLE
 from parkapp.core.exceptions import WrongState
 from parkapp.core.money import money
-from parkapp.core.pdf import Listing
+from parkapp.core.pdf import Listing, build_a4
 from parkapp.core.timezones import localtime
 from parkapp.models import PaymentStatus
 
@@ -60,15 +57,7 @@ def receipt_pdf(payment):
             Listing(["Date", "Receipt", "Reason", "Amount"], refund_rows),
         ]
     story += [Spacer(1, 5 * mm), facts_table(_totals(booking, bill))]
-    buffer = BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title=f"Receipt {payment.receipt_number}",
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-    ).build(story)
-    return buffer.getvalue()
+    return build_a4(story, f"Receipt {payment.receipt_number}")
 
 
 def _payment_facts(payment):

@@ -1,4 +1,5 @@
-"""PDF building blocks with ReportLab: `Listing`, a long striped table laid out once.
+"""PDF building blocks with ReportLab: an A4 document, and `Listing`, a long striped table
+laid out once.
 
 One ReportLab Table split across many pages costs quadratic time in its rows, and even in
 chunks of a few hundred rows its per-cell layout and drawing took 2.8 s for 10,000 bookings
@@ -6,11 +7,14 @@ chunks of a few hundred rows its per-cell layout and drawing took 2.8 s for 10,0
 page in about 1.1 s.
 """
 
+from io import BytesIO
 from itertools import accumulate
 
 from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Flowable
+from reportlab.platypus import Flowable, SimpleDocTemplate
 
 HEADER_BACKGROUND = colors.HexColor("#1f5eff")
 
@@ -31,6 +35,15 @@ PADDING = 6  # left and right of the text in a cell
 
 
 BASELINE = 7  # text baseline above the bottom of its row
+
+
+def build_a4(story, title, path=None):
+    """Lay `story` out on A4 pages with 15 mm side margins; the PDF's bytes (or write `path`)."""
+    target = path or BytesIO()
+    SimpleDocTemplate(
+        target, pagesize=A4, title=title, leftMargin=15 * mm, rightMargin=15 * mm
+    ).build(story)
+    return None if path else target.getvalue()
 
 
 class Listing(Flowable):

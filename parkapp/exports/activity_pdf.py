@@ -12,7 +12,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from parkapp.core.money import money
-from parkapp.core.pdf import Listing
+from parkapp.core.pdf import Listing, build_a4
 from parkapp.core.timezones import local_text
 
 
@@ -90,13 +90,7 @@ def build_activity_pdf(path, activity):
     story += _chunked(
         ["Start", "Lot", "Spot", "Plate", "Duration", "Status", "Amount"], activity.rows
     )
-    SimpleDocTemplate(
-        path,
-        pagesize=A4,
-        title=f"Activity {activity.month_label}",
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-    ).build(story)
+    build_a4(story, f"Activity {activity.month_label}", path)
 
 
 def _facts_table(pairs):

@@ -9,18 +9,16 @@ merchant's billing email, else to its staff, once per merchant and month: the
 
 from dataclasses import dataclass
 from datetime import timedelta
-from io import BytesIO
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, Spacer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.core import mail as mailer
 from parkapp.core.money import money
-from parkapp.core.pdf import Listing
+from parkapp.core.pdf import Listing, build_a4
 from parkapp.core.timezones import localtime
 from parkapp.extensions import db
 from parkapp.merchants import merchants as merchant_rules
@@ -82,15 +80,7 @@ def statement_pdf(found):
     if rows:
         story.append(Listing(["Validated at", "Car park", "Ticket", "By", "Amount"], rows))
     story += [Spacer(1, 5 * mm), Paragraph(f"<b>Total owed: {total}</b>", styles["Normal"])]
-    buffer = BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title=f"{found.merchant.name}: validations {found.month}",
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-    ).build(story)
-    return buffer.getvalue()
+    return build_a4(story, f"{found.merchant.name}: validations {found.month}")
 
 
 def recipients(merchant):
