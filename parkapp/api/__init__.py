@@ -6,7 +6,11 @@ this package registers every one of them on `api`.
 
 from parkapp.api.accounts import audit, auth, users, vehicles
 from parkapp.api.billing import memberships, payments
-from parkapp.api.booking import bookings, waitlist
+from parkapp.api.booking import (
+    booking_pass,  # noqa: F401  (its routes join the bookings namespace)
+    bookings,
+    waitlist,
+)
 from parkapp.api.lots import levels, live, lots, open_data, spots
 from parkapp.api.merchants import merchants, validations
 from parkapp.api.operations import ev, gate, gate_sessions
@@ -40,7 +44,5 @@ for module in (
     validations,
 ):
     api.add_namespace(module.ns)
-
-from parkapp.api.booking import booking_pass  # noqa: E402,F401  (more routes on bookings)
 
 __all__ = ["api", "api_bp"]

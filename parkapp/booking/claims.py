@@ -379,6 +379,7 @@ def _insert(session, booking, spot, quoted=None, savepoint=True):
             ) from None
         raise
     booking.spot = spot
+    set_committed_value(booking, "validation", None)  # just inserted: nobody validated it yet
     return spot
 
 

@@ -16,6 +16,7 @@ fsqla.FsModels.set_db_info(db, user_table_name="users", role_table_name="roles")
 ADMIN, OPERATOR, USER = "admin", "operator", "user"
 MERCHANT = "merchant"  # staff of a shop that validates parking (see models.merchants)
 ROLE_NAMES = (ADMIN, OPERATOR, USER, MERCHANT)
+STAFF_ROLES = (OPERATOR, ADMIN)  # who runs a car park: the gate, its stays, its chargers
 
 
 class Role(db.Model, fsqla.FsRoleMixin):

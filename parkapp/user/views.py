@@ -20,6 +20,7 @@ from parkapp.lots import spots as spot_service
 from parkapp.models import SpotStatus, utcnow
 from parkapp.pricing import demand
 from parkapp.pricing import search as priced_search
+from parkapp.user import booking_changes
 from parkapp.user.blueprint import bp
 from parkapp.user.forms import BookingForm, NewVehicleForm, VehicleForm
 from parkapp.user.search_form import SearchForm
@@ -329,10 +330,3 @@ def delete_vehicle(vehicle_id):
     vehicle_service.delete_vehicle(vehicle)
     flash(f"Removed {plate}.", "success")
     return redirect(url_for("user.vehicles"))
-
-
-from parkapp.user import booking_changes  # noqa: E402  (routes register on bp)
-from parkapp.user import live as _live  # noqa: E402,F401  (routes register on bp)
-from parkapp.user import memberships as _memberships  # noqa: E402,F401  (routes register on bp)
-from parkapp.user import payments as _payments  # noqa: E402,F401  (routes register on bp)
-from parkapp.user import waitlist as _waitlist  # noqa: E402,F401  (routes register on bp)

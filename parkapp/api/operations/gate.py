@@ -26,12 +26,11 @@ from parkapp.api.common import (
 from parkapp.api.lots.spots import spot_brief, spot_brief_out
 from parkapp.core.exceptions import Invalid
 from parkapp.gate import passage as gate
-from parkapp.models import ADMIN, OPERATOR, VehicleType
+from parkapp.models import STAFF_ROLES, VehicleType
 
 ns = Namespace("gate", description="The gate: entries, exits, fees", path="/")
 error = error_model(ns)
 money_out = money_model(ns)
-STAFF = (OPERATOR, ADMIN)
 VEHICLE_TYPES = [t.value for t in VehicleType]
 PLATE_FIELD = fields.String(required=True, max_length=32, pattern=NO_NUL, example="AB12 CDE")
 TICKET_FIELD = fields.String(max_length=32, pattern=NO_NUL, example="T-7KQ2MX4PZ9HD")
@@ -134,7 +133,7 @@ class GateEntry(Resource):
     @ns.response(404, "No such lot", error)
     @ns.response(409, "Already inside, lot full (offer the waitlist) or lot closed", error)
     @ns.response(422, "Invalid plate, vehicle type or gate", error)
-    @roles_required(*STAFF)
+    @roles_required(*STAFF_ROLES)
     def post(self):
         """Let a vehicle in by plate: its reservation for now, else any fitting free spot."""
         data = json_body()
@@ -164,7 +163,7 @@ class GateExit(Resource):
     @ns.response(404, "No vehicle inside with that ticket or plate", error)
     @ns.response(409, "Payment required: the message says the amount due", error)
     @ns.response(422, "Neither or both of ticket_number and license_plate", error)
-    @roles_required(*STAFF)
+    @roles_required(*STAFF_ROLES)
     def post(self):
         """Let a vehicle out by ticket or plate once nothing is due on its stay."""
         data = json_body()
@@ -186,7 +185,7 @@ class GateFee(Resource):
     @ns.response(403, "Not an operator or admin", error)
     @ns.response(404, "No vehicle inside with that ticket or plate", error)
     @ns.response(422, "Neither or both of ticket_number and license_plate", error)
-    @roles_required(*STAFF)
+    @roles_required(*STAFF_ROLES)
     def get(self):
         """The fee of a stay inside, itemised, with what is paid and due."""
         data = {
@@ -218,7 +217,7 @@ class GateWaitlist(Resource):
     @ns.response(404, "No such lot", error)
     @ns.response(409, "Already queued, or a fitting spot is free: let it in instead", error)
     @ns.response(422, "Invalid plate or vehicle type", error)
-    @roles_required(*STAFF)
+    @roles_required(*STAFF_ROLES)
     def post(self):
         """Queue a vehicle at the gate of a full lot."""
         data = json_body()

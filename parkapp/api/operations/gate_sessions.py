@@ -22,12 +22,11 @@ from parkapp.api.common import (
 from parkapp.api.lots.spots import spot_brief, spot_brief_out
 from parkapp.gate import sessions
 from parkapp.lots import lots
-from parkapp.models import ADMIN, OPERATOR, utcnow
+from parkapp.models import STAFF_ROLES, utcnow
 
 ns = Namespace("gate-sessions", description="The stays inside a lot now", path="/")
 error = error_model(ns)
 money_out = money_model(ns)
-STAFF = (OPERATOR, ADMIN)
 
 session_out = ns.model(
     "GateSession",
@@ -93,7 +92,7 @@ class GateSessions(Resource):
     @ns.response(403, "Not an operator or admin", error)
     @ns.response(404, "No such lot", error)
     @ns.response(422, "Invalid filter", error)
-    @roles_required(*STAFF)
+    @roles_required(*STAFF_ROLES)
     def get(self):
         """The stays inside a lot now: plate, spot, level, zone, since when, fee so far."""
         lot_id = arg_int("lot_id", None, 1, MAX_ID)
@@ -114,7 +113,7 @@ class GateSessionMove(Resource):
     @ns.response(404, "No such stay inside, or no such spot", error)
     @ns.response(409, "The spot is taken (or reserved) during the stay", error)
     @ns.response(422, "The spot is in another lot, out of service, or the stay's own", error)
-    @roles_required(*STAFF)
+    @roles_required(*STAFF_ROLES)
     def post(self, booking_id):
         """Move a car inside to another free spot of the same lot; nothing else changes."""
         booking = sessions.move(booking_id, json_body()["spot_id"])
