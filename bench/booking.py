@@ -62,6 +62,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--servers", type=int, default=1, choices=(1, 2), help="gunicorn servers (default 1)"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time GET /api/v1/auth/me: what any authenticated API request costs",
+    )
     args = parser.parse_args(argv)
     if args.url and args.servers > 1:
         parser.error("--servers 2 starts its own servers: leave out --url")
@@ -202,15 +207,15 @@ def _timed(http, url, headers, tally, what, body=None):
     return response
 
 
-def health_client(base, window, tally):
-    """Loop GET /healthz until the deadline."""
+def health_client(base, window, tally, path="/healthz", headers=None):
+    """Loop GET `path` (default /healthz) until the deadline."""
     with requests.Session() as http:
         deadline = window.wait()
         while time.monotonic() < deadline:
             began = time.perf_counter()
-            response = http.get(f"{base}/healthz", timeout=30)
+            response = http.get(f"{base}{path}", headers=headers, timeout=30)
             tally.book_latencies.append(time.perf_counter() - began)
-            tally.statuses[f"healthz {response.status_code}"] += 1
+            tally.statuses[f"{path} {response.status_code}"] += 1
 
 
 def run_clients(target, args_for, count, seconds):
@@ -351,6 +356,14 @@ def main(argv=None):
             args.clients,
             min(args.seconds, HEALTH_SECONDS),
         )
+        floor = None
+        if args.floor:  # the cheapest authenticated API request: token checks + user load
+            floor, floor_seconds = run_clients(
+                health_client,
+                lambda i: (bases[i % len(bases)], "/api/v1/auth/me", headers[i]),
+                args.clients,
+                min(args.seconds, HEALTH_SECONDS),
+            )
         logout = logout_check(bases, emails[0]) if len(bases) > 1 else None
         if servers and any(" 5" in key for key in booked.statuses):
             for server in servers:
@@ -359,6 +372,14 @@ def main(argv=None):
         for server in servers:
             server.close()
     clean = report(args, booked, book_seconds, health, health_seconds, audit(url, lot_id))
+    if floor is not None:
+        rate = len(floor.book_latencies) / floor_seconds
+        f50, f99 = percentiles(floor.book_latencies)
+        print(
+            f"GET /api/v1/auth/me req/s:  {rate:8.1f}  p50/p99 {f50:.1f} / {f99:.1f} ms; "
+            f"vs /healthz {rate / (len(health.book_latencies) / health_seconds):.2f}; "
+            f"responses {dict(floor.statuses)}"
+        )
     if logout is not None:
         print(f"logout on server 1, same token on server 2: {logout}")
         clean = clean and logout == "before 200, after 401"

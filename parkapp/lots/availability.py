@@ -107,22 +107,30 @@ def available_by_lot(lot_ids, starts_at, ends_at, kind=None):
 
 
 def counts_by_kind(lot_id, starts_at, ends_at):
-    """{kind: (total spots in service, bookable over the interval)} for one lot."""
-    total = (
-        select(Spot.kind, func.count(Spot.id))
-        .where(Spot.lot_id == lot_id, Spot.status != SpotStatus.REMOVED)
-        .group_by(Spot.kind)
+    """{kind: (total spots in service, bookable over the interval)} for one lot.
+
+    One pass over the lot's spots: the claims overlapping the interval are gathered once
+    (distinct spot ids) and joined to the spots, both counts taken from the same rows.
+    """
+    taken = (
+        select(Booking.spot_id)
+        .where(Booking.lot_id == lot_id, overlaps(starts_at, ends_at))
+        .distinct()
+        .subquery()
     )
-    free = (
-        select(Spot.kind, func.count(Spot.id))
-        .where(
-            Spot.lot_id == lot_id, Spot.status == SpotStatus.ACTIVE, ~spot_taken(starts_at, ends_at)
+    bookable = and_(Spot.status == SpotStatus.ACTIVE, taken.c.spot_id.is_(None))
+    query = (
+        select(
+            Spot.kind,
+            func.count(case((Spot.status != SpotStatus.REMOVED, Spot.id))),
+            func.count(case((bookable, Spot.id))),
         )
+        .outerjoin(taken, taken.c.spot_id == Spot.id)
+        .where(Spot.lot_id == lot_id)
         .group_by(Spot.kind)
+        .order_by(Spot.kind)
     )
-    totals = dict(db.session.execute(total).all())
-    frees = dict(db.session.execute(free).all())
-    return {kind: (count, frees.get(kind, 0)) for kind, count in sorted(totals.items())}
+    return {kind: (total, free) for kind, total, free in db.session.execute(query) if total}
 
 
 def occupied_spot_ids(lot_id, at, spot_ids=None):
