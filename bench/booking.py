@@ -207,8 +207,13 @@ def _timed(http, url, headers, tally, what, body=None):
     return response
 
 
-def health_client(base, window, tally, path="/healthz", headers=None):
-    """Loop GET `path` (default /healthz) until the deadline."""
+def health_client(base, window, tally):
+    """Loop GET /healthz until the deadline."""
+    get_client(base, "/healthz", None, window, tally)
+
+
+def get_client(base, path, headers, window, tally):
+    """Loop GET `path` until the deadline."""
     with requests.Session() as http:
         deadline = window.wait()
         while time.monotonic() < deadline:
@@ -359,7 +364,7 @@ def main(argv=None):
         floor = None
         if args.floor:  # the cheapest authenticated API request: token checks + user load
             floor, floor_seconds = run_clients(
-                health_client,
+                get_client,
                 lambda i: (bases[i % len(bases)], "/api/v1/auth/me", headers[i]),
                 args.clients,
                 min(args.seconds, HEALTH_SECONDS),

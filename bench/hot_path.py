@@ -9,7 +9,8 @@ client and the app) on PostgreSQL, and Redis when REDIS_URL is set:
 It uses the database `parkapp_bench_hot` (or --db) on DATABASE_URL's server, created when
 missing, migrated and emptied, with one lot of 50 spots and one driver. After 20 warm-up
 cycles it lists the statements of one cycle, then reports the CPU time (`process_time`)
-of --cycles cycles per round; --profile prints a pyinstrument profile of one more round.
+of --cycles cycles per round, and of GET /healthz and GET /api/v1/auth/me (what any request,
+and any authenticated API request, costs before its own work); --profile prints a pyinstrument profile of one more round.
 """
 
 import argparse
@@ -129,6 +130,14 @@ def main(argv=None):
             f"{(time.perf_counter() - wall) / args.cycles * 1000:.2f} ms"
         )
     print(f"CPU per cycle, median of {args.rounds} rounds: {statistics.median(per_cycle):.2f} ms")
+    # What any request costs before its own work: the framework, and the token checks with
+    # the user load of an authenticated API request.
+    for path, extra in (("/healthz", None), ("/api/v1/auth/me", headers)):
+        began = time.process_time()
+        for _ in range(args.cycles):
+            assert client.get(path, headers=extra).status_code == 200
+        cpu = (time.process_time() - began) / args.cycles * 1000
+        print(f"GET {path}: CPU {cpu:.2f} ms per request")
 
     if args.profile:
         from pyinstrument import Profiler
