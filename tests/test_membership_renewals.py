@@ -13,13 +13,14 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 
+from parkapp.billing import membership_receipts
 from parkapp.extensions import db
 from parkapp.memberships import renewals
 from parkapp.memberships import subscriptions as memberships
 from parkapp.memberships import usage as membership_usage
 from parkapp.models import Membership, MembershipStatus, utcnow
 from tests.test_api_memberships import API, add_vehicles, subscribe
-from tests.test_exports import run_task
+from tests.test_exports import run_task, set_eager
 from tests.test_memberships import a_car, make_plan
 from tests.test_pages_discounts import page_text
 
@@ -171,14 +172,18 @@ def test_each_renewal_is_a_payment_whose_receipt_is_mailed_once(app, driver, mai
     old_end = ended(membership)
 
     result = run_task(app, TASK).result
-    assert result["renewed"] == 1 and result["receipts"] == 1
+    # the renewal's receipt, and the first term's, which no worker had sent (none runs here)
+    assert result["renewed"] == 1 and result["receipts"] == 2
     assert run_task(app, TASK).result["receipts"] == 0  # once
 
     membership = fresh(membership)
     payment = membership.payments[-1]
     assert (payment.purpose, payment.amount_cents) == ("renew", 4900)
     assert membership.ends_at > old_end and membership.total_paid_cents == 9800
-    (message,) = mailbox.to("driver@example.com")
+    first, message = mailbox.to("driver@example.com")
+    assert (
+        first["Subject"] == f"Receipt {membership.payments[0].receipt_number}: Commuter membership"
+    )
     assert message["Subject"] == f"Receipt {payment.receipt_number}: Commuter membership"
     body, files = texts(message)
     assert "49.00 GBP" in body and payment.receipt_number in body
@@ -188,6 +193,31 @@ def test_each_renewal_is_a_payment_whose_receipt_is_mailed_once(app, driver, mai
     for expected in (payment.receipt_number, "Membership: Commuter", "Renewal, 1 month"):
         assert expected in pdf
     assert "49.00 GBP" in pdf and f"CAR{driver.id}" in pdf
+
+
+def test_the_first_terms_receipt_is_mailed_when_the_driver_pays(
+    app, client, driver_headers, mailbox
+):
+    """Subscribing through the API queues the receipt at once; a worker mails it, once."""
+    plan = make_plan(price_cents=4900)
+    [car] = add_vehicles(client, driver_headers, "FIRST 1")
+    set_eager(app)
+    try:
+        response = subscribe(client, driver_headers, plan.id, [car])
+    finally:
+        set_eager(app, False)
+    assert response.status_code == 201, response.get_json()
+    receipt_number = response.get_json()["payment"]["receipt_number"]
+
+    (message,) = mailbox.to("driver@example.com")
+    assert message["Subject"] == f"Receipt {receipt_number}: Commuter membership"
+    body, [(name, data)] = texts(message)
+    assert "49.00 GBP" in body and "renewal" not in body
+    assert name == f"receipt-{receipt_number}.pdf"
+    pdf = pdf_text(data)
+    assert receipt_number in pdf and "First term, 1 month" in pdf and "FIRST1" in pdf
+    assert run_task(app, TASK).result["receipts"] == 0  # the daily run does not send it again
+    assert len(mailbox.to("driver@example.com")) == 1
 
 
 def test_a_failed_renewal_keeps_the_membership_in_grace_then_lapses(
@@ -321,6 +351,8 @@ def test_two_workers_fail_retry_and_lapse_a_renewal_exactly_once(app, driver, ma
 
 def test_two_workers_renew_and_mail_one_receipt(app, driver, mailbox):
     membership = memberships.subscribe(driver, make_plan().id, [a_car(driver)])
+    assert membership_receipts.mail_receipts() == 1  # the first term's, as a worker would
+    mailbox.clear()
     ended(membership)
     db.session.commit()
     outcomes = _race(app, 2, lambda _: run_task(app, TASK).result)

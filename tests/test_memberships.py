@@ -358,10 +358,10 @@ def test_beat_runs_the_registered_renewal_task_daily(app, driver, mailbox):
         "expired": 0,
         "mailed": 0,
         "reminded": 0,
-        "receipts": 1,
+        "receipts": 2,  # the renewal's, and the first term's that no worker here had sent
     }
-    (receipt,) = mailbox.to("driver@example.com")
-    assert receipt["Subject"].startswith("Receipt M-")
+    receipts = mailbox.to("driver@example.com")
+    assert len(receipts) == 2 and all(r["Subject"].startswith("Receipt M-") for r in receipts)
     assert run_task(app, "parkapp.tasks.upkeep.membership_renewals").result["renewed"] == 0
     assert db.session.get(Membership, membership.id).renewals == 1
 

@@ -172,6 +172,7 @@ def completed(session, payment, now=None):
             membership.paid_at = now
         else:
             subscriptions.extend(membership, now, payment.amount_cents)
+    hooks.membership_paid.send(None, membership_id=payment.membership_id)
     return payment
 
 

@@ -1,7 +1,8 @@
 """Membership payments' receipts: the PDF (built like a booking payment's) and its mail.
 
-The daily renewal task mails each renewal's receipt once (Notification key per payment),
-after the renewals committed; a mail that failed to send goes with the next run.
+Each paid term's receipt (the first one and every renewal) is mailed once (Notification key
+per payment): right after a driver pays (a task queued by `hooks.membership_paid`), and by
+the daily renewal task for renewals it made and for any receipt a failed send left behind.
 """
 
 from datetime import timedelta
@@ -72,19 +73,18 @@ def mail_key(payment):
     return f"mpayment:{payment.id}"
 
 
-def mail_receipts(now=None):
-    """Mail the receipt of each renewal paid lately, once; the number sent now."""
+def mail_receipts(now=None, membership_id=None):
+    """Mail the receipt of each term paid lately (of one membership when given), once; the
+    number sent now."""
     now = now or utcnow()
-    paid = db.session.scalars(
-        select(MembershipPayment)
-        .where(
-            MembershipPayment.purpose == RENEW,
-            MembershipPayment.status == PaymentStatus.PAID,
-            MembershipPayment.paid_at > now - MAIL_WINDOW,
-            MembershipPayment.user_id.is_not(None),
-        )
-        .order_by(MembershipPayment.id)
-    ).all()
+    query = select(MembershipPayment).where(
+        MembershipPayment.status == PaymentStatus.PAID,
+        MembershipPayment.paid_at > now - MAIL_WINDOW,
+        MembershipPayment.user_id.is_not(None),
+    )
+    if membership_id is not None:
+        query = query.where(MembershipPayment.membership_id == membership_id)
+    paid = db.session.scalars(query.order_by(MembershipPayment.id)).all()
     sent = 0
     for payment in paid:
         if not mailer.was_sent(payment.user_id, KIND, mail_key(payment)):

@@ -27,6 +27,10 @@ membership_term_due = _hooks.signal("membership-term-due")
 `purpose` ("subscribe", "renew", "auto_renew"), `key` and `now`; billing records the term's
 payment and answers "paid" or "pending" (a Checkout to finish); no answer: no payment."""
 
+membership_paid = _hooks.signal("membership-paid")
+"""Sent after commit with `membership_id`: a term of that membership was paid (first term or
+renewal, in test mode or by a completed Checkout); the task layer mails its receipt."""
+
 booking_mail = _hooks.signal("booking-mail")
 """Sent after commit with `event`, `booking_id` and `ref` (what makes the mail unique):
 a booking was confirmed, changed, cancelled, paid or refunded; the task layer mails it."""

@@ -164,6 +164,7 @@ def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None, aut
     replay = _replay(user, idempotency_key)
     if replay is not None:
         return replay
+    paid = False
     with write_transaction() as session:
         _lock_user(session, user)
         held = session.scalar(
@@ -190,13 +191,15 @@ def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None, aut
         membership.attached = [MembershipVehicle(vehicle_id=v.id) for v in vehicles]
         session.add(membership)
         session.flush()
-        if (
-            not plan.price_cents
-            or _charge(session, membership, SUBSCRIBE, idempotency_key, now) == PAID
-        ):
+        paid = bool(plan.price_cents) and (
+            _charge(session, membership, SUBSCRIBE, idempotency_key, now) == PAID
+        )
+        if paid or not plan.price_cents:
             membership.status = MembershipStatus.ACTIVE
             membership.total_paid_cents = plan.price_cents
             membership.paid_at = now
+    if paid:
+        hooks.membership_paid.send(None, membership_id=membership.id)
     return membership
 
 
@@ -307,6 +310,7 @@ def renew(membership, now=None, idempotency_key=None):
     """
     now = now or utcnow()
     price = membership.plan.price_cents
+    paid = False
     with write_transaction() as session:
         session.refresh(membership, with_for_update=True)
         if not is_in_force(membership, now):
@@ -315,9 +319,12 @@ def renew(membership, now=None, idempotency_key=None):
             raise WrongState("This plan is no longer offered.", code="plan_withdrawn")
         if any(p.status == PaymentStatus.PENDING for p in membership.payments):
             raise Conflict("A payment for this membership is still open.", code="checkout_open")
-        if not price or _charge(session, membership, RENEW, idempotency_key, now) == PAID:
+        paid = bool(price) and _charge(session, membership, RENEW, idempotency_key, now) == PAID
+        if paid or not price:
             extend(membership, now, price)
         membership.status = MembershipStatus.ACTIVE
         membership.auto_renew = True
         membership.cancelled_at = None
+    if paid:
+        hooks.membership_paid.send(None, membership_id=membership.id)
     return membership

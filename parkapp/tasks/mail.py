@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from parkapp.billing import membership_receipts
 from parkapp.booking import notices
 from parkapp.core import hooks
 from parkapp.dbsetup import end_read_transaction
@@ -25,6 +26,12 @@ def booking_mail(self, event, booking_id, ref=""):
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def membership_receipt(membership_id):
+    """Mail the receipts of a membership's paid terms not mailed yet (each once)."""
+    return membership_receipts.mail_receipts(membership_id=membership_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def remind_ending():
     """Tell drivers whose fixed-end stay ends within 15 minutes, with the extend offer."""
     return notices.remind_ending()
@@ -33,6 +40,7 @@ def remind_ending():
 def subscribe():
     """Queue booking mail when the booking and billing domains announce an event."""
     hooks.booking_mail.connect(_enqueue, weak=False)
+    hooks.membership_paid.connect(_enqueue_receipt, weak=False)
 
 
 def _enqueue(_sender, event, booking_id, ref):
@@ -44,3 +52,11 @@ def _enqueue(_sender, event, booking_id, ref):
         booking_mail.apply_async(args=[event, booking_id, ref], retry=False)
     except Exception as exc:  # broker down: the booking stands; the mail is logged as lost
         log.warning("Could not queue %s mail for booking %s: %s", event, booking_id, exc)
+
+
+def _enqueue_receipt(_sender, membership_id):
+    end_read_transaction()  # as for booking mail: no snapshot older than the task's writes
+    try:
+        membership_receipt.apply_async(args=[membership_id], retry=False)
+    except Exception as exc:  # broker down: the daily renewal task mails it instead
+        log.warning("Could not queue the receipt of membership %s: %s", membership_id, exc)
