@@ -302,6 +302,41 @@ def test_a_merchant_at_its_cap_validates_no_more_and_the_last_gives_what_was_lef
     assert caught.value.code == "cap_reached" and "monthly cap" in caught.value.message
 
 
+def test_stays_validated_before_any_is_priced_never_give_more_than_the_cap_together(
+    make_lot, clerk, operator
+):
+    """Three open stays validated while nothing was priced: each could take the whole 10.00;
+    priced one after another, they give 6.00, then the 4.00 left, then nothing."""
+    lot = make_lot(spots={"standard": 3})
+    make_merchant(
+        [lot],
+        [clerk],
+        kind="full_fee",
+        value=0,
+        monthly_cap_cents=1000,
+        given={"name", "give_kind", "give_value", "lot_ids", "staff_user_ids", "monthly_cap_cents"},
+    )
+    stays = [gate_stay(lot, operator, f"OPEN{i}") for i in range(3)]
+    for stay in stays:
+        assert validations.validate(clerk, stay.ticket_number).limit_cents == 1000
+    assert [lines(gate.fee(s).quote)[-1] for s in stays] == [("Validated by Odeon", -600)] * 3
+
+    first = gate.leave(stays[0], operator=operator)
+    assert first.price_cents == 0
+    assert lines(gate.fee(stays[1]).quote)[-1] == ("Validated by Odeon", -400)
+    with pytest.raises(Conflict, match=r"^2\.00 GBP is due"):
+        gate.leave(stays[1], operator=operator)
+    gate.pay_and_leave(
+        stays[1], method="cash", amount_cents=200, idempotency_key="open-2", operator=operator
+    )
+    _, third = gate.pay_and_leave(
+        stays[2], method="cash", amount_cents=600, idempotency_key="open-3", operator=operator
+    )
+    assert third.price_cents == 600
+    given = db.session.scalars(select(Validation.amount_cents).order_by(Validation.id)).all()
+    assert given == [600, 400, 0] and sum(given) == 1000
+
+
 # --- statements ----------------------------------------------------------------------------
 
 

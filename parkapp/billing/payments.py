@@ -105,6 +105,7 @@ def _take(booking, method, amount_cents, key, payer, operator, now, checkout=Non
         with write_transaction() as session:
             session.refresh(booking, with_for_update=True)
             session.expire(booking, ["payments"])
+            validated.fit_to_cap(booking)  # before the amount due is checked against the bill
             bill = _check_due(booking, amount_cents, now)
             if checkout is not None and open_checkout_of(booking) is not None:
                 raise Conflict(

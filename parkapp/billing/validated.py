@@ -23,6 +23,15 @@ def validation_cents(quote):
     return -sum(ln.amount_cents for ln in quote.lines if ln.label.startswith(PREFIX))
 
 
+def fit_to_cap(booking):
+    """Before a validated stay is priced for good: its validation gives no more than its
+    merchant's monthly cap still allows (see `merchants.validations.fit_to_cap`)."""
+    validation = merchant_validations.of_booking(booking)
+    if validation is not None:
+        merchant_validations.fit_to_cap(validation)
+    return validation
+
+
 def note(booking, bill):
     """Write the validation's amount from `bill` (inside the caller's transaction)."""
     validation = merchant_validations.of_booking(booking)
@@ -40,6 +49,7 @@ def record(booking, now=None):
         if booking.status in GAVE_NOTHING:  # cancelled or never came: the merchant owes 0
             merchant_validations.record_amount(validation, 0)
         else:
+            merchant_validations.fit_to_cap(validation)
             bill = bills.bill(booking, now or utcnow())
             merchant_validations.record_amount(validation, validation_cents(bill.quote))
     return validation

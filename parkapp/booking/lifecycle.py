@@ -139,6 +139,7 @@ def release_by_id(booking_id, user, stamp=None):
             # Never a second later than now: the spot is free from now, for the next stay.
             booking.ends_at = max(now, booking.starts_at + timedelta(microseconds=1))
         with session.no_autoflush:  # one UPDATE with the status, not a flush before pricing
+            validated.fit_to_cap(booking)  # a merchant's cap left by its other validations
             released_bill = billing.bill(booking, now)
             booking.released_quote = released_bill.quote
             validated.note(booking, released_bill)  # what a merchant's validation gave

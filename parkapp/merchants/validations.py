@@ -4,12 +4,14 @@ A validation is made at one of the merchant's lots for a booking that is still p
 (reserved, inside, or left with something due), once per booking: the unique constraint on
 `validations.booking_id` refuses a second one, even when two arrive at the same moment.
 With a monthly cap, a merchant whose priced validations reached it makes no more, and each
-validation gives at most what was left of the cap when it was made.
+validation gives at most what was left of the cap when it was made. Several stays validated
+before any is priced could together give more, so each is fitted to what the others left
+when it is priced for good (`fit_to_cap`): priced validations never add up past the cap.
 """
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.core import codes
@@ -140,6 +142,37 @@ def _cap_left(merchant, now):
     return left
 
 
+def fit_to_cap(validation):
+    """Lower the validation's limit to what the merchant's other priced validations of its
+    month left of the cap, under the merchant's row lock; call before pricing it for good
+    (payment, release, statement), in that transaction. No cap: nothing changes."""
+    merchant = validation.merchant
+    if merchant.monthly_cap_cents is None:
+        return validation
+    db.session.execute(select(Merchant.id).where(Merchant.id == merchant.id).with_for_update())
+    validation.limit_cents = _limit_within_cap(validation)
+    return validation
+
+
+def _limit_within_cap(validation):
+    """The validation's limit, lowered to what the cap leaves after the merchant's other
+    priced validations of the same month (its own limit when there is no cap)."""
+    merchant = validation.merchant
+    if merchant.monthly_cap_cents is None:
+        return validation.limit_cents
+    start, end = merchant_rules.month_bounds(merchant_rules.month_of(validation.created_at))
+    others = db.session.scalar(
+        select(func.coalesce(func.sum(Validation.amount_cents), 0)).where(
+            Validation.merchant_id == merchant.id,
+            Validation.id != validation.id,
+            Validation.created_at >= start,
+            Validation.created_at < end,
+        )
+    )
+    left = max(0, merchant.monthly_cap_cents - int(others))
+    return left if validation.limit_cents is None else min(validation.limit_cents, left)
+
+
 def _of_booking(booking_id):
     return db.session.scalar(select(Validation).where(Validation.booking_id == booking_id))
 
@@ -156,7 +189,7 @@ def terms_for_booking(booking):
         return None
     merchant = validation.merchant
     return ValidationTerms(
-        merchant.name, merchant.give_kind, merchant.give_value, validation.limit_cents
+        merchant.name, merchant.give_kind, merchant.give_value, _limit_within_cap(validation)
     )
 
 
