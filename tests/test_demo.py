@@ -16,6 +16,7 @@ from itertools import pairwise
 from sqlalchemy import select
 
 from parkapp import demo
+from parkapp.accounts.users import ensure_roles
 from parkapp.core.timezones import lot_zone
 from parkapp.demo import history, people
 from parkapp.extensions import db
@@ -130,3 +131,21 @@ def test_same_seed_same_history(make_user, make_lot):
     assert len(first) > 50
     assert shape(11) == first
     assert shape(12) != first
+
+
+def test_a_driver_is_in_one_place_at_a_time_across_lots():
+    """An occasional driver walks in at every lot; never at two of them at once (the plate's
+    exclusion constraints refuse that on PostgreSQL, so the seed would fail there)."""
+    ensure_roles()
+    lots = [demo._make_lot(*demo.LOTS[0]), demo._make_lot(*demo.LOTS[1])]
+    occasional = people.occasional_drivers(random.Random(3), count=1)
+    stays = history.generate(random.Random(5), lots, days=21, now=utcnow(), occasional=occasional)
+    later = utcnow() + timedelta(days=365)
+    spans = sorted(
+        (s.row["starts_at"], s.row["ends_at"] or later, s.row["lot_id"])
+        for s in stays
+        if s.row["user_id"] and s.row["status"] in HOLDING
+    )
+    assert len(spans) > 20 and len({lot for _, _, lot in spans}) == 2
+    for (_, end, _), (start, _, _) in pairwise(spans):
+        assert end <= start

@@ -86,11 +86,11 @@ def generate(rng, lots, regulars=(), days=56, now=None, ahead=6, occasional=()):
     reservations for the next `ahead` days, as Stays not yet inserted (see `insert`).
     Some walk-ins are `occasional` drivers (Regulars without a habit) booking online."""
     now = now or utcnow()
-    stays = []
+    stays, busy = [], {}  # busy: a driver's stays at every lot, as (start, end)
     for lot in lots:
         arrivals = _walk_ins(rng, lot, now, days, occasional)
         arrivals += _regular_visits(rng, lot, regulars, now, days, ahead)
-        stays += _place(rng, lot, sorted(arrivals), now)
+        stays += _place(rng, lot, sorted(arrivals), now, busy)
     return stays
 
 
@@ -187,24 +187,27 @@ def _regular_visits(rng, lot, regulars, now, days, ahead):
     return found
 
 
-def _place(rng, lot, arrivals, now):
-    """Stays for the arrivals that find a free spot, in order of arrival."""
+def _place(rng, lot, arrivals, now, busy):
+    """Stays for the arrivals that find a free spot, in order of arrival; a driver already
+    parked (here or at another lot, `busy`) at the time stays away."""
     free_at = {spot.id: None for spot in lot.spots if spot.status == SpotStatus.ACTIVE}
     by_kind = {}
     for spot in sorted(lot.spots, key=lambda s: s.label):
         if spot.id in free_at:
             by_kind.setdefault(spot.kind, []).append(spot)
-    made, hours, busy = [], MemberHours(), {}
+    made, hours = [], MemberHours()
     for arrival in arrivals:
         ends_at = _closing(lot, arrival.starts_at, arrival.starts_at + arrival.length)
         driver = arrival.regular.user.id if arrival.regular else None
-        if driver and busy.get(driver, arrival.starts_at) > arrival.starts_at:
+        if driver and any(
+            start < ends_at and arrival.starts_at < end for start, end in busy.get(driver, ())
+        ):
             continue  # a driver is in one place at a time
         spot = _free_spot(by_kind, free_at, arrival)
         if spot is None:
             continue  # full for this vehicle: it drives on
         if driver:
-            busy[driver] = ends_at
+            busy.setdefault(driver, []).append((arrival.starts_at, ends_at))
         stay = _stay(rng, lot, spot, arrival, ends_at, now, hours)
         if stay.row["status"] in HOLDING:
             free_at[spot.id] = stay.row["ends_at"] or NEVER
