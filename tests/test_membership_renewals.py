@@ -398,3 +398,33 @@ def test_with_stripe_an_auto_renewal_cannot_be_charged_and_enters_the_grace(
     membership = fresh(membership)
     assert membership.renewal_failed and len(membership.payments) == 1  # nothing charged
     assert subjects(mailbox) == ["Your Commuter membership could not be renewed"]
+
+
+def test_a_membership_keeps_a_vehicle_until_another_replaces_it(client, driver_headers, auth):
+    """The one car a membership covers can be neither detached nor deleted (409, nothing
+    changes); once another car is on it, the first goes both ways."""
+    first, second = add_vehicles(client, driver_headers, "KEEP 1", "KEEP 2")
+    membership = subscribe(client, driver_headers, make_plan().id, [first]).get_json()
+    detach = f"{API}/memberships/{membership['id']}/vehicles/{first}"
+
+    refused = client.delete(detach, headers=driver_headers)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "last_vehicle"
+    gone = client.delete(f"{API}/vehicles/{first}", headers=driver_headers)
+    assert gone.status_code == 409 and gone.get_json()["code"] == "only_member_vehicle"
+    assert "KEEP1 is the only vehicle your Commuter membership covers" in gone.get_json()["message"]
+    auth.login()
+    page = client.post(f"/vehicles/{first}/delete", follow_redirects=True)
+    assert "add another vehicle to it first" in page_text(page)
+    mine = client.get(f"{API}/memberships/{membership['id']}", headers=driver_headers).get_json()
+    assert [v["id"] for v in mine["vehicles"]] == [first]
+
+    added = client.post(
+        f"{API}/memberships/{membership['id']}/vehicles",
+        json={"vehicle_id": second},
+        headers=driver_headers,
+    )
+    assert added.status_code == 200
+    assert client.delete(detach, headers=driver_headers).status_code == 204
+    assert client.delete(f"{API}/vehicles/{first}", headers=driver_headers).status_code == 204
+    mine = client.get(f"{API}/memberships/{membership['id']}", headers=driver_headers).get_json()
+    assert [v["id"] for v in mine["vehicles"]] == [second]

@@ -7,7 +7,18 @@ from sqlalchemy.exc import IntegrityError
 
 from parkapp.core.exceptions import Conflict, Invalid, NotFound
 from parkapp.extensions import db
-from parkapp.models import Vehicle, VehicleType
+from parkapp.models import (
+    Membership,
+    MembershipPlan,
+    MembershipStatus,
+    MembershipVehicle,
+    Vehicle,
+    VehicleType,
+    utcnow,
+)
+
+# memberships that still cover their vehicles: in force, auto-renewal stopped, or unpaid yet
+HELD = (MembershipStatus.ACTIVE, MembershipStatus.CANCELLED, MembershipStatus.PENDING)
 
 PLATE = re.compile(r"^[A-Z0-9]{2,10}$")
 SEPARATORS = re.compile(r"[\s\-·.]+")
@@ -77,9 +88,46 @@ def update_vehicle(vehicle, **changes):
 
 
 def delete_vehicle(vehicle):
-    """Remove a vehicle from the account; its past bookings keep the plate."""
+    """Remove a vehicle from the account; its past bookings keep the plate.
+
+    409 `only_member_vehicle` when it is the one vehicle a membership still in force (or
+    awaiting payment) covers: the driver adds another vehicle to it first.
+    """
+    held = _only_vehicle_of(vehicle)
+    if held is not None:
+        raise Conflict(
+            f"{vehicle.plate} is the only vehicle your {held} membership covers: add another "
+            "vehicle to it first.",
+            code="only_member_vehicle",
+        )
     db.session.delete(vehicle)
     db.session.commit()
+
+
+def _only_vehicle_of(vehicle):
+    """The plan name of a membership in force that covers this vehicle alone, or None."""
+    covered = select(MembershipVehicle.membership_id).where(
+        MembershipVehicle.vehicle_id == vehicle.id
+    )
+    others = (
+        select(MembershipVehicle.id)
+        .where(
+            MembershipVehicle.membership_id == Membership.id,
+            MembershipVehicle.vehicle_id != vehicle.id,
+        )
+        .exists()
+    )
+    return db.session.scalar(
+        select(MembershipPlan.name)
+        .join(Membership, Membership.plan_id == MembershipPlan.id)
+        .where(
+            Membership.id.in_(covered),
+            Membership.status.in_(HELD),
+            Membership.in_force_until > utcnow(),
+            ~others,
+        )
+        .limit(1)
+    )
 
 
 def get_own_vehicle(user, vehicle_id):

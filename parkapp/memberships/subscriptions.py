@@ -235,12 +235,19 @@ def attach_vehicle(membership, vehicle_id, now=None):
 
 
 def detach_vehicle(membership, vehicle_id):
-    """Stop covering a vehicle (its stays booked so far keep their prices); 404 if not covered."""
+    """Stop covering a vehicle (its stays booked so far keep their prices); 404 if not covered,
+    409 `last_vehicle` for the one vehicle of a membership still in force."""
     with write_transaction() as session:
         session.refresh(membership, with_for_update=True)
         link = next((v for v in membership.attached if v.vehicle_id == vehicle_id), None)
         if link is None:
             raise NotFound("That vehicle is not covered by this membership.")
+        if len(membership.attached) == 1 and membership.in_force_until > utcnow():
+            raise Conflict(
+                "A membership covers at least one vehicle: add another one before removing "
+                "this one.",
+                code="last_vehicle",
+            )
         membership.attached.remove(link)
     return membership
 

@@ -327,6 +327,10 @@ def delete_vehicle(vehicle_id):
     """Remove a vehicle from the account (past bookings keep its plate)."""
     vehicle = vehicle_service.get_own_vehicle(current_user, vehicle_id)
     plate = vehicle.plate
-    vehicle_service.delete_vehicle(vehicle)
-    flash(f"Removed {plate}.", "success")
+    try:
+        vehicle_service.delete_vehicle(vehicle)
+    except DomainError as exc:
+        flash(exc.words, "error")
+    else:
+        flash(f"Removed {plate}.", "success")
     return redirect(url_for("user.vehicles"))
