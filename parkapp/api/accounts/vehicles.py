@@ -129,6 +129,7 @@ class VehicleItem(Resource):
         return vehicle_dict(vehicles.update_vehicle(vehicle, **json_body()))
 
     @ns.response(204, "Removed")
+    @ns.response(409, "The only vehicle a membership in force covers", error)
     @jwt_required()
     def delete(self, vehicle_id):
         """Remove a vehicle from your account (its past bookings keep the plate)."""

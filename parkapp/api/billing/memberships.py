@@ -174,6 +174,7 @@ class MembershipVehicle(Resource):
     @ns.response(401, "No valid token", error)
     @ns.response(403, "Not a driver", error)
     @ns.response(404, "No such membership of yours, or vehicle not covered", error)
+    @ns.response(409, "The membership's only vehicle", error)
     @roles_required("user")
     def delete(self, membership_id, vehicle_id):
         """Stop covering a vehicle."""
