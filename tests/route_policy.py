@@ -5,7 +5,8 @@ line here, and every line must name a rule that exists: a new route cannot ship 
 saying who may use it. A line is `endpoint: POLICY` when all its methods share a policy,
 else `endpoint: {METHOD: POLICY, ...}`.
 
-Each policy says how the walk's five identities must be answered. The walk fills URL
+Each policy says how the walk's six identities must be answered (the sixth, `merchant`,
+is a driver who is also a shop's staff: the `merchant` role). The walk fills URL
 parameters with driver A's objects (or objects of the app's, like the lot), so:
 
 - allowed: anything but the refusals below (a 422 for an empty form or a 409 for the wrong
@@ -20,7 +21,7 @@ parameters with driver A's objects (or objects of the app's, like the lot), so:
 from dataclasses import dataclass
 
 ALLOWED, DENIED, HIDDEN, RESTART = "allowed", "denied", "hidden", "restart"
-IDENTITIES = ("anonymous", "driver_a", "driver_b", "operator", "admin")
+IDENTITIES = ("anonymous", "driver_a", "driver_b", "operator", "admin", "merchant")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Policy:
     driver_b: str
     operator: str
     admin: str
+    merchant: str
 
     def expect(self, identity):
         """ALLOWED, DENIED or HIDDEN for one identity."""
@@ -40,23 +42,24 @@ class Policy:
 
 
 D, A, H, R = DENIED, ALLOWED, HIDDEN, RESTART
-#                      name                anon  A  B  operator admin
-PUBLIC = Policy("public", A, A, A, A, A)
-LOGGED_IN = Policy("logged in", D, A, A, A, A)  # any account; acts on the caller's own data
-DRIVER = Policy("driver role", D, A, A, D, D)  # the `user` role, not staff
-OWNER = Policy("owner only", D, A, H, H, H)
-DRIVER_OWNER = Policy("driver owner", D, A, H, D, D)  # the `user` role, and their own object
-OWNER_OR_STAFF = Policy("owner or staff", D, A, H, A, A)
-OWNER_OR_ADMIN = Policy("owner or admin", D, A, H, H, A)
-STAFF = Policy("operator or admin", D, D, D, A, A)
-ADMIN = Policy("admin", D, D, D, D, A)
-LOGIN_STEP = Policy("login step", R, R, R, R, R)  # only inside a login under way
-SIGNED_OUT_STEP = Policy("signed-out login step", R, A, A, A, A)  # signed in: sent home
-NOWHERE = Policy("404 for everyone", H, H, H, H, H)  # a rule that serves nothing
-# Only merchant staff (the `merchant` role), none of the five identities; tests/
-# test_api_merchants.py and test_pages_merchants.py check the staff themselves.
-MERCHANT_STAFF = Policy("merchant staff", D, D, D, D, D)
-MERCHANT_OR_ADMIN = Policy("merchant staff or admin", D, D, D, D, A)
+# The merchant's clerk is also a driver (other than A): driver routes let them in, A's
+# objects are hidden from them, staff routes refuse them, the validation routes serve them.
+#                      name                anon  A  B  operator admin merchant
+PUBLIC = Policy("public", A, A, A, A, A, A)
+LOGGED_IN = Policy("logged in", D, A, A, A, A, A)  # any account; acts on the caller's own data
+DRIVER = Policy("driver role", D, A, A, D, D, A)  # the `user` role, not staff
+OWNER = Policy("owner only", D, A, H, H, H, H)
+DRIVER_OWNER = Policy("driver owner", D, A, H, D, D, H)  # the `user` role, and their own object
+OWNER_OR_STAFF = Policy("owner or staff", D, A, H, A, A, H)
+OWNER_OR_ADMIN = Policy("owner or admin", D, A, H, H, A, H)
+STAFF = Policy("operator or admin", D, D, D, A, A, D)
+ADMIN = Policy("admin", D, D, D, D, A, D)
+LOGIN_STEP = Policy("login step", R, R, R, R, R, R)  # only inside a login under way
+SIGNED_OUT_STEP = Policy("signed-out login step", R, A, A, A, A, A)  # signed in: sent home
+NOWHERE = Policy("404 for everyone", H, H, H, H, H, H)  # a rule that serves nothing
+# Only merchant staff (the `merchant` role) validate; an admin sees every validation.
+MERCHANT_STAFF = Policy("merchant staff", D, D, D, D, D, A)
+MERCHANT_OR_ADMIN = Policy("merchant staff or admin", D, D, D, D, A, A)
 
 # fmt: off
 POLICY = {
