@@ -117,8 +117,13 @@ document.addEventListener("submit", (event) => {
   document.querySelectorAll("[data-live-region]").forEach((region) => {
     const seconds = Number(region.dataset.pollSeconds) || 30;
     let busy = false;
+    let again = false; // a change heard while fetching: fetch once more afterwards
     const refresh = async () => {
-      if (busy || document.hidden) return;
+      if (busy) {
+        again = true;
+        return;
+      }
+      if (document.hidden) return;
       const focused = document.activeElement;
       if (focused && region.contains(focused) && focused.matches("input, select, textarea")) return;
       busy = true;
@@ -133,17 +138,15 @@ document.addEventListener("submit", (event) => {
         // offline or restarting: the next tick tries again
       }
       busy = false;
+      if (again) {
+        again = false;
+        refresh();
+      }
     };
     const lot = (region.dataset.streamLots || "").split(",").filter(Boolean)[0];
-    let seen = false;
-    follow(
-      lot,
-      () => {
-        if (seen) refresh();
-        seen = true;
-      },
-      () => {},
-    );
+    // Every event refreshes, the stream's first one too: a change made between this page's
+    // render and the stream's subscription would otherwise wait for the next poll.
+    follow(lot, refresh, () => {});
     setInterval(refresh, seconds * 1000);
   });
 })();
