@@ -2,6 +2,7 @@
 
 import os
 import sys
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -30,3 +31,40 @@ def ensure_database(url):
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{url.database}"'))
     engine.dispose()
+
+
+def migrate_and_empty(url):
+    """Point the app at the url's database, run the migrations, empty every table; the app."""
+    root = Path(__file__).resolve().parent.parent
+    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    from flask_migrate import upgrade
+
+    from parkapp import create_app
+    from parkapp.extensions import db
+
+    app = create_app("testing")
+    with app.app_context():
+        upgrade(directory=str(root / "migrations"))
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return app
+
+
+def seed_lot(name, spot_count, label_prefix):
+    """One always-open UTC lot of standard spots at 2.50/h (20.00 a day), not committed."""
+    from parkapp.lots import spots
+    from parkapp.lots.lots import LotInput, create_lot
+
+    lot = create_lot(
+        LotInput(
+            name=name,
+            city="Benchville",
+            timezone="UTC",
+            currency="EUR",
+            hourly_rate_cents=250,
+            daily_max_cents=2000,
+        )
+    )
+    spots.create_spots(lot, spot_count, "standard", "L1", "A", label_prefix=label_prefix)
+    return lot

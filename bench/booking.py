@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-from benchdb import LOOPBACK, bench_database_url, ensure_database
+from benchdb import LOOPBACK, bench_database_url, ensure_database, migrate_and_empty, seed_lot
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,34 +83,15 @@ def parse_args(argv=None):
 
 def prepare(url, clients, spot_count):
     """Migrate and empty the bench database, then seed one lot and the drivers."""
-    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
-    from flask_migrate import upgrade
+    app = migrate_and_empty(url)  # first: the app's config reads DATABASE_URL on import
     from flask_security import hash_password
 
-    from parkapp import create_app
     from parkapp.accounts.datastore import user_datastore
     from parkapp.accounts.users import ensure_roles
     from parkapp.extensions import db
-    from parkapp.lots import spots
-    from parkapp.lots.lots import LotInput, create_lot
 
-    app = create_app("testing")
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        lot = create_lot(
-            LotInput(
-                name="Bench Lot",
-                city="Benchville",
-                timezone="UTC",
-                currency="EUR",
-                hourly_rate_cents=250,
-                daily_max_cents=2000,
-            )
-        )
-        spots.create_spots(lot, spot_count, "standard", "L1", "A", label_prefix="B")
+        lot = seed_lot("Bench Lot", spot_count, "B")
         ensure_roles()
         hashed = hash_password(PASSWORD)
         emails = [f"bench{i}@example.com" for i in range(clients)]

@@ -14,14 +14,13 @@ and any authenticated API request, costs before its own work); --profile prints 
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from benchdb import bench_database_url, ensure_database
-from sqlalchemy import event, text
+from benchdb import bench_database_url, ensure_database, migrate_and_empty, seed_lot
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,34 +43,15 @@ def parse_args(argv=None):
 
 def prepare(url):
     """Migrate and empty the database, seed a lot and a driver; return (app, lot id)."""
-    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
-    from flask_migrate import upgrade
+    app = migrate_and_empty(url)  # first: the app's config reads DATABASE_URL on import
     from flask_security import hash_password
 
-    from parkapp import create_app
     from parkapp.accounts.datastore import user_datastore
     from parkapp.accounts.users import ensure_roles
     from parkapp.extensions import db
-    from parkapp.lots import spots
-    from parkapp.lots.lots import LotInput, create_lot
 
-    app = create_app("testing")
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        lot = create_lot(
-            LotInput(
-                name="Hot Lot",
-                city="Benchville",
-                timezone="UTC",
-                currency="EUR",
-                hourly_rate_cents=250,
-                daily_max_cents=2000,
-            )
-        )
-        spots.create_spots(lot, 50, "standard", "L1", "A", label_prefix="H")
+        lot = seed_lot("Hot Lot", 50, "H")
         ensure_roles()
         user_datastore.create_user(
             email=EMAIL, password=hash_password(PASSWORD), full_name="Hot Driver", roles=["user"]

@@ -14,13 +14,12 @@ The database must be named parkapp_bench_scale*; it is created, migrated and emp
 """
 
 import argparse
-import os
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchdb import bench_database_url, ensure_database
+from benchdb import bench_database_url, ensure_database, migrate_and_empty
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,22 +35,6 @@ LEVELS, ZONES = 5, 4
 def sizes(fraction):
     """The counts at a fraction of the full size (at least one of each)."""
     return {name: max(1, round(count * fraction)) for name, count in FULL.items()}
-
-
-def migrate_and_empty(url):
-    """Run the migrations on the database, then empty every table."""
-    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
-    from flask_migrate import upgrade
-
-    from parkapp import create_app
-    from parkapp.extensions import db
-
-    app = create_app("testing")
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 LOTS_SQL = """
