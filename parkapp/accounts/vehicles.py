@@ -10,15 +10,12 @@ from parkapp.extensions import db
 from parkapp.models import (
     Membership,
     MembershipPlan,
-    MembershipStatus,
     MembershipVehicle,
     Vehicle,
     VehicleType,
     utcnow,
 )
-
-# memberships that still cover their vehicles: in force, auto-renewal stopped, or unpaid yet
-HELD = (MembershipStatus.ACTIVE, MembershipStatus.CANCELLED, MembershipStatus.PENDING)
+from parkapp.models.memberships import HELD
 
 PLATE = re.compile(r"^[A-Z0-9]{2,10}$")
 SEPARATORS = re.compile(r"[\s\-·.]+")

@@ -48,8 +48,8 @@ from parkapp.models import (
     Vehicle,
     utcnow,
 )
+from parkapp.models.memberships import HELD, IN_FORCE
 
-IN_FORCE = (MembershipStatus.ACTIVE, MembershipStatus.CANCELLED)
 # membership_term_due purposes, and billing's answers (core/hooks.py)
 SUBSCRIBE, RENEW, AUTO_RENEW = "subscribe", "renew", "auto_renew"
 PAID, PENDING = "paid", "pending"
@@ -171,7 +171,7 @@ def subscribe(user, plan_id, vehicle_ids=(), now=None, idempotency_key=None, aut
             select(Membership.id).where(
                 Membership.user_id == user.id,
                 Membership.plan_id == plan.id,
-                Membership.status.in_((*IN_FORCE, MembershipStatus.PENDING)),
+                Membership.status.in_(HELD),
                 Membership.in_force_until > now,
             )
         )

@@ -11,7 +11,7 @@ when it is priced for good (`fit_to_cap`): priced validations never add up past 
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from parkapp.core import codes
@@ -160,16 +160,11 @@ def _limit_within_cap(validation):
     merchant = validation.merchant
     if merchant.monthly_cap_cents is None:
         return validation.limit_cents
-    start, end = merchant_rules.month_bounds(merchant_rules.month_of(validation.created_at))
-    others = db.session.scalar(
-        select(func.coalesce(func.sum(Validation.amount_cents), 0)).where(
-            Validation.merchant_id == merchant.id,
-            Validation.id != validation.id,
-            Validation.created_at >= start,
-            Validation.created_at < end,
-        )
+    given, _count = merchant_rules.given_cents(
+        merchant.id, merchant_rules.month_of(validation.created_at)
     )
-    left = max(0, merchant.monthly_cap_cents - int(others))
+    others = given - (validation.amount_cents or 0)  # a re-priced stay replaces its own amount
+    left = max(0, merchant.monthly_cap_cents - others)
     return left if validation.limit_cents is None else min(validation.limit_cents, left)
 
 

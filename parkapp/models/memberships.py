@@ -37,6 +37,10 @@ class MembershipStatus(StrEnum):
     EXPIRED = "expired"
 
 
+IN_FORCE = (MembershipStatus.ACTIVE, MembershipStatus.CANCELLED)  # until its end (+ grace)
+HELD = (*IN_FORCE, MembershipStatus.PENDING)  # covers its vehicles: in force or being paid for
+
+
 class MembershipPlan(db.Model):
     """What a membership gives: hours included per month, a discount, the lots it covers.
 
